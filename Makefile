@@ -1,0 +1,45 @@
+# footfall: the two commands are `make demo` and `make test`; both set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SOURCES := pyproject.toml setup.py collector/_probes.c
+
+.PHONY: demo test bench bench-large system-deps venv clean
+
+$(STAMP): $(SOURCES)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+# tshark is the tests' independent reference dissector and the bench's yardstick.
+system-deps:
+	@if command -v tshark >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "tshark is missing and this user cannot install it: apt-get install tshark" >&2; exit 1; fi; \
+	echo "installing tshark (apt-get) ..."; \
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | $$SUDO debconf-set-selections; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null || \
+	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null; }
+
+# Collects the two sensors of a real lab day (sample_captures/) into demo/ and shows the summary.
+demo: $(STAMP)
+	rm -rf demo && mkdir demo
+	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_1_2024-03-15.pcap.gz --store demo --sensor position_1
+	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_2_2024-03-15.pcap.gz --store demo --sensor position_2
+	@echo
+	@echo "Sightings are in demo/data/sightings/ (salts in demo/secrets/). Look at them with:"
+	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select sensor, count(*) sightings, count(distinct device) devices from read_parquet('demo/data/sightings/**/*.parquet', hive_partitioning=true) group by all\\\"))\""
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/bench_collect.py
+	$(BIN)/python bench/bench_collect.py --frames 4000000 --repeat 1 --skip-tshark
+
+clean:
+	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so

@@ -1,0 +1,52 @@
+"""Which captures a store has already collected, by content hash.
+
+One JSON line per collected capture in DATA/_ingest/<store>.jsonl: the SHA-256 of its
+(decompressed) bytes, a cheap fingerprint (size and hash of the first MiB) to spot a
+repeat before reading a whole file, the sensor, when, and what came out. No path and
+nothing from inside the capture. Collecting a capture found here is skipped, so
+re-running a collection never double counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+class IngestLedger:
+    def __init__(self, data_dir: Path, store: str) -> None:
+        self.path = data_dir / "_ingest" / f"{store}.jsonl"
+
+    def entries(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in lines:
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a crash: the capture will simply be collected again
+        return found
+
+    def find(self, content_hash: str) -> dict[str, Any] | None:
+        for entry in self.entries():
+            if entry.get("sha256") == content_hash:
+                return entry
+        return None
+
+    def knows_fingerprint(self, fingerprint: str) -> bool:
+        return any(entry.get("fingerprint") == fingerprint for entry in self.entries())
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Appends one line (a single write, so concurrent collectors do not interleave)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)

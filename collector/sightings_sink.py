@@ -1,0 +1,239 @@
+"""Writes sightings as Hive-partitioned Parquet: DATA/sightings/store=S/date=D/part-ID-N.parquet.
+
+Each part is written under a hidden temporary name in its final folder and renamed
+into place when the capture is done, so readers (and a crash) never see half a file.
+Part names derive from the capture's content hash: collecting the same capture again
+replaces its parts instead of adding copies. The store and date live in the path,
+not in the file, as Hive readers (DuckDB, pandas, Spark) expect.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from footfall.collector.anonymiser import Sightings
+from footfall.epochs import Labelled
+
+# The contract's columns. Readers see plain strings for sensor and epoch; the writer
+# gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow schema, so Parquet's
+# own dictionary pages carry the encoding and every reader agrees on the types.
+SIGHTINGS_SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("sensor", pa.string(), nullable=False),
+        pa.field("device", pa.int64(), nullable=False),
+        pa.field("randomized", pa.bool_(), nullable=False),
+        pa.field("rssi", pa.int8()),
+        pa.field("freq_mhz", pa.int16()),
+        pa.field("seq", pa.int16(), nullable=False),
+        pa.field("directed", pa.bool_(), nullable=False),
+        pa.field("ie_hash", pa.int64(), nullable=False),
+        pa.field("epoch", pa.string(), nullable=False),
+    ]
+)
+
+WRITE_SCHEMA = pa.schema(
+    [
+        column.with_type(pa.dictionary(pa.int32(), pa.string())) if column.type == pa.string() else column
+        for column in SIGHTINGS_SCHEMA
+    ]
+)
+
+ROW_GROUP_ROWS = 1 << 20
+PART_ROWS = 1 << 24
+TEMP_PREFIX = ".part-"
+TEMP_SUFFIX = ".parquet.tmp"
+
+
+def sightings_dir(data_dir: Path, store: str, date: str | None = None) -> Path:
+    path = data_dir / "sightings" / f"store={store}"
+    return path / f"date={date}" if date else path
+
+
+# Arrow arrays straight from numpy buffers: pa.array() would import pandas (a third
+# of a second) to check what it was given, on every collect.
+def _numeric(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
+    values = np.ascontiguousarray(values)
+    if valid is None or valid.all():
+        return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(arrow_type, len(values), [bitmap, pa.py_buffer(values)], null_count=int((~valid).sum()))
+
+
+def _bools(values: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+
+
+def _strings(labels: list[str]) -> pa.Array:
+    encoded = [label.encode() for label in labels]
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    offsets[1:] = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+
+
+def _dictionary(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(_numeric(codes.astype(np.int32), pa.int32()), _strings(labels))
+
+
+def to_table(sightings: Sightings, sensor: str, rows: np.ndarray | slice = slice(None)) -> pa.Table:
+    n = len(sightings.ts_us[rows])
+    freq = sightings.freq[rows]
+    columns = [
+        _numeric(sightings.ts_us[rows], pa.timestamp("us", tz="UTC")),
+        _dictionary(np.zeros(n, np.int32), [sensor]),
+        _numeric(sightings.device[rows], pa.int64()),
+        _bools(sightings.randomized[rows]),
+        _numeric(sightings.rssi[rows], pa.int8(), valid=sightings.has_rssi[rows]),
+        _numeric(freq.astype(np.int16), pa.int16(), valid=freq != 0),
+        _numeric(sightings.seq[rows].astype(np.int16), pa.int16()),
+        _bools(sightings.directed[rows]),
+        _numeric(sightings.ie_hash[rows], pa.int64()),
+        _dictionary(sightings.epoch.codes[rows], sightings.epoch.labels),
+    ]
+    return pa.Table.from_arrays(columns, schema=WRITE_SCHEMA)
+
+
+@dataclass
+class _OpenPart:
+    temp: Path
+    writer: pq.ParquetWriter
+    rows: int = 0
+
+
+@dataclass
+class _DatePartition:
+    folder: Path
+    pending: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+    part: _OpenPart | None = None
+    finished: list[Path] = field(default_factory=list)
+
+
+class SightingsSink:
+    """The parts of one capture, for one store; commit() publishes them all."""
+
+    def __init__(self, data_dir: Path, store: str, sensor: str) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.sensor = sensor
+        self._dates: dict[str, _DatePartition] = {}
+        self.rows = 0
+
+    def write(self, sightings: Sightings) -> None:
+        if len(sightings) == 0:
+            return
+        dates = sightings.date
+        for code, label in enumerate(dates.labels):
+            rows = slice(None) if len(dates.labels) == 1 else np.flatnonzero(dates.codes == code)
+            table = to_table(sightings, self.sensor, rows)
+            if table.num_rows:
+                self._append(label, table)
+
+    def dates(self) -> list[str]:
+        return sorted(self._dates)
+
+    def commit(self, part_id: str) -> list[Path]:
+        """Flushes and renames every part into place; removes earlier parts of the
+        same capture that this run did not rewrite."""
+        published = []
+        for label, partition in sorted(self._dates.items()):
+            self._flush(partition, final=True)
+            names = []
+            for index, temp in enumerate(partition.finished):
+                final = partition.folder / f"part-{part_id}-{index}.parquet"
+                os.replace(temp, final)
+                names.append(final.name)
+                published.append(final)
+            for stale in partition.folder.glob(f"part-{part_id}-*.parquet"):
+                if stale.name not in names:
+                    stale.unlink()
+        self._dates.clear()
+        return published
+
+    def abort(self) -> None:
+        for partition in self._dates.values():
+            if partition.part is not None:
+                partition.part.writer.close()
+                partition.finished.append(partition.part.temp)
+            for temp in partition.finished:
+                temp.unlink(missing_ok=True)
+        self._dates.clear()
+
+    def _append(self, label: str, table: pa.Table) -> None:
+        partition = self._dates.get(label)
+        if partition is None:
+            folder = sightings_dir(self.data_dir, self.store, label)
+            folder.mkdir(parents=True, exist_ok=True)
+            partition = self._dates[label] = _DatePartition(folder)
+        partition.pending.append(table)
+        partition.pending_rows += table.num_rows
+        self.rows += table.num_rows
+        if partition.pending_rows >= ROW_GROUP_ROWS:
+            self._flush(partition, final=False)
+
+    def _flush(self, partition: _DatePartition, final: bool) -> None:
+        if partition.pending:
+            table = pa.concat_tables(partition.pending).unify_dictionaries()
+            partition.pending, partition.pending_rows = [], 0
+            part = partition.part
+            if part is None:
+                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
+                part = partition.part = _OpenPart(temp, _writer(temp))
+            part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            part.rows += table.num_rows
+            if part.rows >= PART_ROWS:
+                self._close_part(partition)
+        if final and partition.part is not None:
+            self._close_part(partition)
+
+    def _close_part(self, partition: _DatePartition) -> None:
+        assert partition.part is not None
+        partition.part.writer.close()
+        with open(partition.part.temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        partition.finished.append(partition.part.temp)
+        partition.part = None
+
+
+def _writer(path: Path) -> pq.ParquetWriter:
+    """zstd, dictionaries only where values repeat, deltas for the time-ordered
+    columns: smaller and faster than dictionary-encoding everything."""
+    return pq.ParquetWriter(
+        path,
+        WRITE_SCHEMA,
+        compression="zstd",
+        use_dictionary=["sensor", "epoch", "ie_hash", "rssi", "freq_mhz"],
+        column_encoding={"ts": "DELTA_BINARY_PACKED", "seq": "DELTA_BINARY_PACKED"},
+        store_schema=False,
+    )
+
+
+def remove_stale_temporaries(data_dir: Path, store: str) -> int:
+    """Deletes temporary parts left by collectors that died (their process is gone)."""
+    removed = 0
+    root = sightings_dir(data_dir, store)
+    if not root.is_dir():
+        return 0
+    for temp in root.glob(f"date=*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        pid = temp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            temp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,170 @@
+"""The `footfall` command: thin wrappers over the library, errors as one line.
+
+Every command takes --config and --data. A FootfallError (bad input, bad config)
+becomes `footfall: error: ...` on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from footfall.config import Settings, load_settings
+from footfall.errors import FootfallError
+
+app = typer.Typer(
+    name="footfall",
+    help="Privacy-first in-store presence analytics from Wi-Fi probe requests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+optout_app = typer.Typer(help="The opt-out list: devices never counted (stored as keyed hashes only).")
+app.add_typer(optout_app, name="optout")
+
+ConfigOption = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", help="Configuration file (default: ./footfall.toml or $FOOTFALL_CONFIG).", dir_okay=False),
+]
+DataOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Progress bars only where they help: an interactive terminal and a long input.
+PROGRESS_MIN_BYTES = 32 << 20
+
+
+@app.command()
+def collect(
+    captures: Annotated[
+        list[str],
+        typer.Argument(help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for stdin."),
+    ],
+    store: Annotated[Optional[str], typer.Option(help="Store name (default: the only store in the config).")] = None,
+    sensor: Annotated[Optional[str], typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
+    config: ConfigOption = None,
+    data: DataOption = None,
+    force: Annotated[bool, typer.Option(help="Collect captures again even if already collected.")] = False,
+    progress: Annotated[Optional[bool], typer.Option(help="Show a progress bar (default: on a terminal, for long inputs).")] = None,
+) -> None:
+    """Read captures, keep only probe requests, pseudonymise them and write sightings."""
+    from footfall import collect_summary
+    from footfall.collector.capture_sources import expand_inputs
+    from footfall.collector.collect import Collector
+
+    settings = load_settings(config, data)
+    store = store or settings.default_store()
+    sensor = sensor or settings.default_sensor(store)
+    sources, problems = expand_inputs(captures)
+    for problem in problems:
+        stderr.print(f"footfall: error: {problem}", markup=False)
+    if not sources:
+        raise typer.Exit(1)
+    reports = []
+    with Collector(settings, store, sensor, force=force) as collector, _progress(sources, progress) as bar:
+        for source in sources:
+            report = collector.collect(source, bar.callback(source))
+            reports.append(report)
+            if report.error:
+                stderr.print(f"footfall: error: {report.error}", markup=False)
+    collect_summary.render(reports, stdout, _shown(settings.data_dir / "sightings" / f"store={store}"))
+    if problems or any(report.failed for report in reports):
+        raise typer.Exit(1)
+
+
+@optout_app.command("add")
+def optout_add(
+    macs: Annotated[list[str], typer.Argument(help="MAC addresses (aa:bb:cc:dd:ee:ff).")],
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Register devices whose owners asked not to be counted."""
+    from footfall.collector.optout import OptOutList, parse_mac
+
+    settings = load_settings(config, data)
+    parsed = []
+    for position, mac in enumerate(macs, 1):
+        try:
+            parsed.append(parse_mac(mac))
+        except FootfallError as exc:
+            raise FootfallError(f"argument {position}: {exc}") from None
+    optout = _optout(settings)
+    added = optout.add(parsed)
+    stdout.print(f"{added} device(s) added; the opt-out list holds {len(optout)} keyed hashes ({_shown(optout.path)})")
+
+
+@optout_app.command("count")
+def optout_count(config: ConfigOption = None, data: DataOption = None) -> None:
+    """How many devices are on the opt-out list."""
+    stdout.print(len(_optout(load_settings(config, data))))
+
+
+def _optout(settings: Settings):
+    from footfall.collector.optout import OptOutList
+
+    return OptOutList(settings.secrets_dir, settings.optout_path)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class _Bar:
+    """A rich progress bar over bytes, or nothing."""
+
+    def __init__(self, sources, enabled: bool) -> None:
+        self._progress = None
+        if enabled:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=stderr,
+                transient=True,
+            )
+
+    def __enter__(self) -> _Bar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def callback(self, source):
+        if self._progress is None:
+            return None
+        task = self._progress.add_task(Path(source.name).name, total=source.size)
+        return lambda done: self._progress.update(task, completed=done)
+
+
+def _progress(sources, requested: bool | None) -> _Bar:
+    if requested is None:
+        total = sum(source.size or 0 for source in sources)
+        requested = stderr.is_terminal and (total >= PROGRESS_MIN_BYTES or any(s.path is None for s in sources))
+    return _Bar(sources, requested)
+
+
+def main() -> None:
+    try:
+        app()
+    except FootfallError as exc:
+        stderr.print(f"footfall: error: {exc}", markup=False)
+        sys.exit(1)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        stderr.print(f"footfall: error: {exc.strerror or exc}{where}", markup=False)
+        sys.exit(1)

@@ -1,0 +1,255 @@
+"""The one configuration file, `footfall.toml`, validated on load.
+
+Its keys are a contract (DESIGN.md, "Configuration"): privacy officers, scripts and
+external checks read and write them, so unknown keys are rejected by name rather
+than ignored, and every error says which key is wrong and why.
+
+Relative paths in a file are resolved against the file's folder, so a config works
+the same from any working directory; with no file they are relative to the working
+directory. The CLI's --data flag overrides data_dir.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from footfall.errors import ConfigError
+
+CONFIG_FILENAME = "footfall.toml"
+CONFIG_ENV = "FOOTFALL_CONFIG"
+
+# Store and sensor names become folder names (store=NAME) and Parquet values.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = "letters, digits, '_', '.' or '-', starting with a letter or digit, at most 64"
+
+_OPENING_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrivacySettings(_Section):
+    epoch: Literal["hour", "day", "week"] = "day"
+    salt_grace_hours: float = Field(6, ge=0)
+    k: int = Field(5, ge=1)
+    optout_file: str = "optout.txt"
+
+
+class RetentionSettings(_Section):
+    sightings: int = Field(1, ge=0)
+    visits: int = Field(30, ge=0)
+    marts: int = Field(0, ge=0)
+
+
+class VisitSettings(_Section):
+    gap_min: float = Field(15, gt=0)
+    min_dwell_min: float = Field(5, ge=0)
+    rssi_threshold_dbm: float = Field(-70, ge=-120, le=0)
+    staff_daily_hours: float = Field(6, gt=0, le=24)
+
+
+class SensorSettings(_Section):
+    rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
+
+
+class StoreSettings(_Section):
+    timezone: str = "UTC"
+    opening_hours: str | None = None
+    gap_min: float | None = Field(None, gt=0)
+    min_dwell_min: float | None = Field(None, ge=0)
+    rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
+    staff_daily_hours: float | None = Field(None, gt=0, le=24)
+    sensors: dict[str, SensorSettings] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Europe/Prague')") from None
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _valid_opening_hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_opening_hours(value)
+        return value
+
+    @field_validator("sensors")
+    @classmethod
+    def _valid_sensor_names(cls, value: dict[str, SensorSettings]) -> dict[str, SensorSettings]:
+        for name in value:
+            check_name(name, "sensor")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class NoticeSettings(_Section):
+    controller: str | None = None
+    contact: str | None = None
+
+
+class FileSettings(_Section):
+    """The file's schema, exactly the keys of DESIGN.md's Configuration section."""
+
+    data_dir: str = "data"
+    secrets_dir: str = "secrets"
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    visits: VisitSettings = Field(default_factory=VisitSettings)
+    stores: dict[str, StoreSettings] = Field(default_factory=dict)
+    notice: NoticeSettings = Field(default_factory=NoticeSettings)
+
+    @field_validator("stores")
+    @classmethod
+    def _valid_store_names(cls, value: dict[str, StoreSettings]) -> dict[str, StoreSettings]:
+        for name in value:
+            check_name(name, "store")
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated configuration with its paths resolved."""
+
+    file: FileSettings
+    source: Path | None
+    data_dir: Path
+    secrets_dir: Path
+
+    @property
+    def privacy(self) -> PrivacySettings:
+        return self.file.privacy
+
+    @property
+    def optout_path(self) -> Path:
+        return self.secrets_dir / self.file.privacy.optout_file
+
+    def store(self, name: str) -> StoreSettings:
+        """The store's settings; a store the file does not list gets the defaults,
+        unless the file lists stores, where an unknown name is most likely a typo."""
+        check_name(name, "store", flag="--store")
+        stores = self.file.stores
+        if name in stores:
+            return stores[name]
+        if stores:
+            known = ", ".join(sorted(stores))
+            raise ConfigError(f"store {name!r} is not in {self._where()} (stores there: {known})")
+        return StoreSettings()
+
+    def check_sensor(self, store: str, sensor: str) -> None:
+        check_name(sensor, "sensor", flag="--sensor")
+        sensors = self.store(store).sensors
+        if sensors and sensor not in sensors:
+            known = ", ".join(sorted(sensors))
+            raise ConfigError(f"sensor {sensor!r} is not listed under [stores.{store}.sensors] (sensors there: {known})")
+
+    def default_store(self) -> str:
+        if len(self.file.stores) == 1:
+            return next(iter(self.file.stores))
+        listed = f" ({len(self.file.stores)} stores in {self._where()})" if self.file.stores else ""
+        raise ConfigError(f"say which store with --store{listed}")
+
+    def default_sensor(self, store: str) -> str:
+        sensors = self.store(store).sensors
+        if len(sensors) == 1:
+            return next(iter(sensors))
+        listed = f" (store {store!r} lists {len(sensors)} sensors)" if sensors else ""
+        raise ConfigError(f"say which sensor with --sensor{listed}")
+
+    def _where(self) -> str:
+        return str(self.source) if self.source else "the configuration"
+
+
+def check_name(name: str, what: str, flag: str | None = None) -> str:
+    if not NAME_PATTERN.match(name):
+        where = flag or f"{what} name"
+        raise ConfigError(f"{where}: {name!r} is not a valid {what} name ({NAME_RULE} characters)")
+    return name
+
+
+def parse_opening_hours(value: str) -> tuple[time, time]:
+    """'09:00-20:00' -> (09:00, 20:00); a closing time before the opening one runs past midnight."""
+    match = _OPENING_HOURS.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not of the form 'HH:MM-HH:MM'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (h1 <= 24 and h2 <= 24 and m1 < 60 and m2 < 60):
+        raise ValueError(f"{value!r} has an hour or minute out of range")
+    opening = time(h1 % 24, m1)
+    closing = time(h2 % 24, m2)
+    if opening == closing:
+        raise ValueError(f"{value!r} opens and closes at the same time")
+    return opening, closing
+
+
+def find_config_file(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"--config: no such file: {explicit}")
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}: no such file: {path}")
+        return path
+    local = Path(CONFIG_FILENAME)
+    return local if local.is_file() else None
+
+
+def load_settings(config: Path | None = None, data_dir: Path | None = None) -> Settings:
+    """Reads, validates and resolves the configuration (see the module docstring)."""
+    source = find_config_file(config)
+    raw: dict[str, Any] = {}
+    if source is not None:
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: cannot read: {exc}") from None
+    try:
+        parsed = FileSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+    base = source.resolve().parent if source is not None else Path.cwd()
+    data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
+    secrets = (base / parsed.secrets_dir).resolve()
+    if secrets == data or secrets.is_relative_to(data):
+        raise ConfigError(f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs")
+    if data.is_relative_to(secrets):
+        raise ConfigError(f"data_dir ({data}) must not be inside secrets_dir ({secrets})")
+    return Settings(file=parsed, source=source, data_dir=data, secrets_dir=secrets)
+
+
+def _describe(exc: ValidationError, source: Path | None) -> str:
+    """One line naming the first bad key, e.g. 'stores.demo.timezone: unknown timezone ...'."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        problem = "unknown key (see the Configuration section of the README for the keys)"
+    else:
+        problem = error["msg"].removeprefix("Value error, ")
+        if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+            problem = f"{problem} (got {error['input']!r})"
+    where = f"{source}: " if source else ""
+    more = len(exc.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}{key}: {problem}{tail}"
