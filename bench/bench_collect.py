@@ -53,8 +53,13 @@ BUSY_DAY = StoreSpec(
 def capture(min_frames: int) -> tuple[Path, int, int]:
     """The benchmark capture (generated once per size), its frame and probe counts."""
     scale = max(1.0, min_frames / 1_000_000)
-    spec = StoreSpec(**{**BUSY_DAY.__dict__, "visitors": int(BUSY_DAY.visitors * scale),
-                        "passersby": int(BUSY_DAY.passersby * scale)})
+    spec = StoreSpec(
+        **{
+            **BUSY_DAY.__dict__,
+            "visitors": int(BUSY_DAY.visitors * scale),
+            "passersby": int(BUSY_DAY.passersby * scale),
+        }
+    )
     folder = CACHE / f"busy-day-x{scale:g}"
     path = folder / "s1.pcap"
     if not path.exists():
@@ -83,8 +88,12 @@ def run_footfall(path: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one `footfall collect` in a fresh folder."""
     with tempfile.TemporaryDirectory() as work:
         started = time.perf_counter()
-        process = subprocess.Popen([str(FOOTFALL), "collect", str(path), "--store", "bench", "--sensor", "s1"],
-                                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [str(FOOTFALL), "collect", str(path), "--store", "bench", "--sensor", "s1"],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -94,8 +103,12 @@ def run_footfall(path: Path) -> tuple[float, int]:
 
 def run_tshark(path: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(["tshark", "-r", str(path), "-Y", "wlan.fc.type_subtype==4", "-T", "fields", *TSHARK_FIELDS],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        ["tshark", "-r", str(path), "-Y", "wlan.fc.type_subtype==4", "-T", "fields", *TSHARK_FIELDS],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
     return time.perf_counter() - started
 
 
@@ -110,8 +123,10 @@ def main() -> None:
 
     path, frames, probes = capture(args.frames)
     size_mb = path.stat().st_size / 1e6
-    print(f"capture: {path.relative_to(REPO)}: {frames:,} frames ({probes:,} probe requests, "
-          f"{frames - probes:,} other), {size_mb:,.0f} MB")
+    print(
+        f"capture: {path.relative_to(REPO)}: {frames:,} frames ({probes:,} probe requests, "
+        f"{frames - probes:,} other), {size_mb:,.0f} MB"
+    )
     ours = [run_footfall(path) for _ in range(args.repeat)]
     best, rss = min(t for t, _ in ours), max(r for _, r in ours)
     print(f"footfall collect  {best:6.2f} s  {frames / best:>12,.0f} frames/s   peak RSS {rss / 1024:,.0f} MiB")

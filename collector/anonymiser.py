@@ -102,7 +102,7 @@ class _EpochKeys:
     def _hash_new(self, macs: np.ndarray) -> np.ndarray:
         raw = [mac_to_bytes(mac) for mac in macs.tolist()]
         if len(self._optout):
-            dropped = [mac for mac, data in zip(macs.tolist(), raw) if self._optout.contains(data)]
+            dropped = [mac for mac, data in zip(macs.tolist(), raw, strict=True) if self._optout.contains(data)]
             if dropped:
                 self._opted_out = np.union1d(self._opted_out, np.array(dropped, np.uint64))
         return np.array(self._hasher.int64s(raw), np.int64)

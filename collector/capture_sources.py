@@ -10,6 +10,7 @@ so on two cores the hash costs no wall time.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import glob
 import gzip
 import hashlib
@@ -19,11 +20,11 @@ import os
 import sys
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from footfall.errors import CaptureError
 
@@ -40,6 +41,12 @@ _MAGIC = {
     b"\xfd7zXZ\x00": "xz",
     b"\x28\xb5\x2f\xfd": "zstd",
 }
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,9 @@ class CaptureReader:
         self.source = source
         self.compression: str | None = None
         self.damaged: str | None = None
-        self._raw: BinaryIO | None = None
-        self._stream: BinaryIO | None = None
+        self._raw: BinaryIO | None = None  # the file we opened (not stdin)
+        self._position: Callable[[], int] | None = None
+        self._stream: Readable | None = None
         self._map: mmap.mmap | None = None
         self._view: memoryview | None = None
         self._released = 0
@@ -136,43 +144,28 @@ class CaptureReader:
 
     def _open(self) -> None:
         if self.source.path is None:
-            self._raw = sys.stdin.buffer
+            raw: BinaryIO = sys.stdin.buffer
         else:
-            self._raw = open(self.source.path, "rb")
-        head = self._head(6)
+            raw = open(self.source.path, "rb")  # noqa: SIM115 (closed in close())
+            self._raw = raw
+        head, readable = _peek(raw, 6)
         for magic, kind in _MAGIC.items():
             if head.startswith(magic):
                 self.compression = kind
         if self.compression == "zstd":
             raise CaptureError(f"{self.source.name}: zstd-compressed; decompress it first (zstd -d)")
+        self._position = raw.tell if raw.seekable() else None
         if self.compression == "gzip":
-            self._stream = gzip.GzipFile(fileobj=self._raw, mode="rb")
+            self._stream = gzip.GzipFile(fileobj=readable, mode="rb")
         elif self.compression == "bzip2":
-            self._stream = bz2.BZ2File(self._raw, mode="rb")
+            self._stream = bz2.BZ2File(readable, mode="rb")
         elif self.compression == "xz":
-            self._stream = lzma.LZMAFile(self._raw, mode="rb")
+            self._stream = lzma.LZMAFile(readable, mode="rb")  # noqa: SIM115 (closed in close())
         elif self.source.path is not None and self.source.size:
-            self._map = mmap.mmap(self._raw.fileno(), 0, access=mmap.ACCESS_READ)
+            self._map = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
             self._map.madvise(mmap.MADV_SEQUENTIAL)
         else:
-            self._stream = self._raw
-
-    def _head(self, n: int) -> bytes:
-        """The first bytes, left in the stream (for the compression magic)."""
-        raw = self._raw
-        assert raw is not None
-        if raw.seekable():
-            head = raw.read(n)
-            raw.seek(0)
-            return head
-        head = b""
-        while len(head) < n:
-            more = raw.read(n - len(head))
-            if not more:
-                break
-            head += more
-        self._raw = _Prefixed(head, raw)
-        return head
+            self._stream = readable
 
     def chunks(self) -> Iterator[memoryview | bytes]:
         """The stream's bytes, in order. A memory-mapped file comes as one chunk."""
@@ -227,12 +220,11 @@ class CaptureReader:
             self._hash_queued = end
 
     def position(self) -> int:
-        """Bytes of the file (compressed, as on disk) read so far, for progress."""
-        if self._map is not None:
+        """Bytes of the file (compressed, as on disk) read so far, for progress; -1 if unknown."""
+        if self._map is not None or self._position is None:
             return -1
-        raw = self._raw
         try:
-            return raw.tell() if raw is not None and raw.seekable() else -1
+            return self._position()
         except OSError:
             return -1
 
@@ -254,14 +246,12 @@ class CaptureReader:
             self._view.release()
             self._view = None
         if self._map is not None:
-            try:
+            with contextlib.suppress(BufferError):  # a caller still holds a view: freed with it
                 self._map.close()
-            except BufferError:
-                pass  # a caller still holds a view; the map is freed with it
             self._map = None
         if self._stream is not None and self._stream is not self._raw:
             self._stream.close()
-        if self._raw is not None and self.source.path is not None:
+        if self._raw is not None:
             self._raw.close()
 
 
@@ -295,6 +285,21 @@ class _Prefixed:
 
     def close(self) -> None:
         pass
+
+
+def _peek(raw: BinaryIO, n: int) -> tuple[bytes, BinaryIO]:
+    """The first n bytes, and a stream that still starts with them."""
+    if raw.seekable():
+        head = raw.read(n)
+        raw.seek(0)
+        return head, raw
+    head = b""
+    while len(head) < n:
+        more = raw.read(n - len(head))
+        if not more:
+            break
+        head += more
+    return head, cast(BinaryIO, _Prefixed(head, raw))
 
 
 def quick_fingerprint(path: Path) -> str | None:

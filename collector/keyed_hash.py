@@ -55,7 +55,9 @@ class KeyedHash:
         return [self.int64(message) for message in messages]
 
 
-def _raw_int64s(inner_hash: SHA256.SHA256Hash, outer_hash: SHA256.SHA256Hash) -> Callable[[list[bytes]], list[int]] | None:
+def _raw_int64s(
+    inner_hash: SHA256.SHA256Hash, outer_hash: SHA256.SHA256Hash
+) -> Callable[[list[bytes]], list[int]] | None:
     """int64 of many messages, driving pycryptodome's SHA-256 library directly."""
     try:
         from Crypto.Hash.SHA256 import _raw_sha256_lib as lib
@@ -76,7 +78,7 @@ def _raw_int64s(inner_hash: SHA256.SHA256Hash, outer_hash: SHA256.SHA256Hash) ->
     from_bytes = int.from_bytes
 
     def int64s(messages: list[bytes]) -> list[int]:
-        out = []
+        out: list[int] = []
         append = out.append
         for message in messages:
             copy(inner, state_in)

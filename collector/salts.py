@@ -113,7 +113,9 @@ class SaltStore:
         try:
             key = key_path.read_bytes()
         except OSError as exc:
-            raise FootfallError(f"cannot read the salt of store {store!r}, epoch {epoch.label}: {exc.strerror}") from None
+            raise FootfallError(
+                f"cannot read the salt of store {store!r}, epoch {epoch.label}: {exc.strerror}"
+            ) from None
         if len(key) != SALT_BYTES:
             raise FootfallError(f"salt file {key_path} is damaged ({len(key)} bytes instead of {SALT_BYTES})")
         self.touch(store, epoch, now)

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from footfall.collector.anonymiser import Sightings
-from footfall.epochs import Labelled
 
 # The contract's columns. Readers see plain strings for sensor and epoch; the writer
 # gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow schema, so Parquet's
@@ -64,7 +63,9 @@ def _numeric(values: np.ndarray, arrow_type: pa.DataType, valid: np.ndarray | No
     if valid is None or valid.all():
         return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(arrow_type, len(values), [bitmap, pa.py_buffer(values)], null_count=int((~valid).sum()))
+    return pa.Array.from_buffers(
+        arrow_type, len(values), [bitmap, pa.py_buffer(values)], null_count=int((~valid).sum())
+    )
 
 
 def _bools(values: np.ndarray) -> pa.Array:
@@ -75,7 +76,9 @@ def _strings(labels: list[str]) -> pa.Array:
     encoded = [label.encode() for label in labels]
     offsets = np.zeros(len(encoded) + 1, np.int32)
     offsets[1:] = np.cumsum([len(e) for e in encoded], dtype=np.int64)
-    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
 
 
 def _dictionary(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
@@ -143,7 +146,7 @@ class SightingsSink:
         """Flushes and renames every part into place; removes earlier parts of the
         same capture that this run did not rewrite."""
         published = []
-        for label, partition in sorted(self._dates.items()):
+        for _, partition in sorted(self._dates.items()):
             self._flush(partition, final=True)
             names = []
             for index, temp in enumerate(partition.finished):

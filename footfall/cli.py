@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,10 +28,12 @@ optout_app = typer.Typer(help="The opt-out list: devices never counted (stored a
 app.add_typer(optout_app, name="optout")
 
 ConfigOption = Annotated[
-    Optional[Path],
-    typer.Option("--config", "-c", help="Configuration file (default: ./footfall.toml or $FOOTFALL_CONFIG).", dir_okay=False),
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Configuration file (default: ./footfall.toml or $FOOTFALL_CONFIG).", dir_okay=False
+    ),
 ]
-DataOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -46,12 +48,14 @@ def collect(
         list[str],
         typer.Argument(help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for stdin."),
     ],
-    store: Annotated[Optional[str], typer.Option(help="Store name (default: the only store in the config).")] = None,
-    sensor: Annotated[Optional[str], typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
+    store: Annotated[str | None, typer.Option(help="Store name (default: the only store in the config).")] = None,
+    sensor: Annotated[str | None, typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
     config: ConfigOption = None,
     data: DataOption = None,
     force: Annotated[bool, typer.Option(help="Collect captures again even if already collected.")] = False,
-    progress: Annotated[Optional[bool], typer.Option(help="Show a progress bar (default: on a terminal, for long inputs).")] = None,
+    progress: Annotated[
+        bool | None, typer.Option(help="Show a progress bar (default: on a terminal, for long inputs).")
+    ] = None,
 ) -> None:
     """Read captures, keep only probe requests, pseudonymise them and write sightings."""
     from footfall import collect_summary
@@ -85,7 +89,7 @@ def optout_add(
     data: DataOption = None,
 ) -> None:
     """Register devices whose owners asked not to be counted."""
-    from footfall.collector.optout import OptOutList, parse_mac
+    from footfall.collector.optout import parse_mac
 
     settings = load_settings(config, data)
     parsed = []

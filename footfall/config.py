@@ -157,7 +157,9 @@ class Settings:
         sensors = self.store(store).sensors
         if sensors and sensor not in sensors:
             known = ", ".join(sorted(sensors))
-            raise ConfigError(f"sensor {sensor!r} is not listed under [stores.{store}.sensors] (sensors there: {known})")
+            raise ConfigError(
+                f"sensor {sensor!r} is not listed under [stores.{store}.sensors] (sensors there: {known})"
+            )
 
     def default_store(self) -> str:
         if len(self.file.stores) == 1:
@@ -233,7 +235,9 @@ def load_settings(config: Path | None = None, data_dir: Path | None = None) -> S
     data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
     secrets = (base / parsed.secrets_dir).resolve()
     if secrets == data or secrets.is_relative_to(data):
-        raise ConfigError(f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs")
+        raise ConfigError(
+            f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs"
+        )
     if data.is_relative_to(secrets):
         raise ConfigError(f"data_dir ({data}) must not be inside secrets_dir ({secrets})")
     return Settings(file=parsed, source=source, data_dir=data, secrets_dir=secrets)

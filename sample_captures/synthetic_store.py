@@ -29,7 +29,7 @@ import json
 import random
 import struct
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -45,12 +45,29 @@ RT_LEN = _RT.size
 _RATES = bytes([0x02, 0x04, 0x0B, 0x16, 0x0C, 0x12, 0x18, 0x24])
 _EXT_RATES = bytes([0x30, 0x48, 0x60, 0x6C])
 MODELS: dict[str, list[tuple[int, bytes]]] = {
-    "phone-a": [(1, _RATES), (50, _EXT_RATES), (45, bytes(26)), (127, bytes([0, 0, 8, 0x80])), (191, bytes(12)),
-                (221, bytes([0x00, 0x17, 0xF2, 0x0A, 0x00, 0x01, 0x04]))],
-    "phone-b": [(1, _RATES), (50, _EXT_RATES), (3, bytes([6])), (45, bytes([0x2D, 0x01]) + bytes(24)),
-                (127, bytes([0x04, 0, 0x0A, 0x02, 0x01, 0x40, 0x40, 0x80])), (255, bytes([35]) + bytes(20))],
-    "phone-c": [(1, _RATES[:4]), (50, _RATES[4:] + _EXT_RATES), (3, bytes([6])), (45, bytes([0xEF, 0x01]) + bytes(24)),
-                (221, bytes([0x00, 0x50, 0xF2, 0x08, 0x00, 0x10, 0x00]))],
+    "phone-a": [
+        (1, _RATES),
+        (50, _EXT_RATES),
+        (45, bytes(26)),
+        (127, bytes([0, 0, 8, 0x80])),
+        (191, bytes(12)),
+        (221, bytes([0x00, 0x17, 0xF2, 0x0A, 0x00, 0x01, 0x04])),
+    ],
+    "phone-b": [
+        (1, _RATES),
+        (50, _EXT_RATES),
+        (3, bytes([6])),
+        (45, bytes([0x2D, 0x01]) + bytes(24)),
+        (127, bytes([0x04, 0, 0x0A, 0x02, 0x01, 0x40, 0x40, 0x80])),
+        (255, bytes([35]) + bytes(20)),
+    ],
+    "phone-c": [
+        (1, _RATES[:4]),
+        (50, _RATES[4:] + _EXT_RATES),
+        (3, bytes([6])),
+        (45, bytes([0xEF, 0x01]) + bytes(24)),
+        (221, bytes([0x00, 0x50, 0xF2, 0x08, 0x00, 0x10, 0x00])),
+    ],
     "laptop": [(1, _RATES), (50, _EXT_RATES), (45, bytes([0x6F, 0x01]) + bytes(24)), (127, bytes(10))],
 }
 
@@ -204,7 +221,7 @@ class Generator:
                     if spec.noise and rng.random() < 0.15:
                         continue
                     fade = rng.gauss(0, 6) if spec.noise else rng.uniform(-2, 2)
-                    rssi = int(round(max(-95, min(-20, person.base_rssi[sensor] + fade))))
+                    rssi = round(max(-95, min(-20, person.base_rssi[sensor] + fade)))
                     heard.append(rssi)
                     out[sensor].append((when, self._probe(person, ssid, rssi, freq)))
                 if heard:
@@ -325,7 +342,7 @@ def write_pcap(path: Path, frames: list[tuple[float, bytes]]) -> None:
         out.write(PCAP_HEADER)
         chunk = []
         for when, frame in frames:
-            micros = int(round(when * 1e6))
+            micros = round(when * 1e6)
             chunk.append(record.pack(micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)))
             chunk.append(frame)
             if len(chunk) >= 20000:

@@ -38,7 +38,9 @@ class Probe:
 def dot11_probe(probe: Probe, extra_elements: bytes = b"") -> bytes:
     """The bare 802.11 probe request (no FCS)."""
     frame = (
-        Dot11(type=0, subtype=4, addr1="ff:ff:ff:ff:ff:ff", addr2=probe.mac, addr3="ff:ff:ff:ff:ff:ff", SC=probe.seq << 4)
+        Dot11(
+            type=0, subtype=4, addr1="ff:ff:ff:ff:ff:ff", addr2=probe.mac, addr3="ff:ff:ff:ff:ff:ff", SC=probe.seq << 4
+        )
         / Dot11ProbeReq()
         / Dot11Elt(ID=0, info=probe.ssid)
         / Dot11Elt(ID=1, info=b"\x02\x04\x0b\x16")
@@ -201,8 +203,16 @@ class Record:
     interface: int = 0
 
 
-def write_pcap(path: Path, linktype: int, records: list[Record], *, big_endian: bool = False,
-               nanoseconds: bool = False, modified: bool = False, network_extra: int = 0) -> Path:
+def write_pcap(
+    path: Path,
+    linktype: int,
+    records: list[Record],
+    *,
+    big_endian: bool = False,
+    nanoseconds: bool = False,
+    modified: bool = False,
+    network_extra: int = 0,
+) -> Path:
     order = ">" if big_endian else "<"
     magic = 0xA1B2CD34 if modified else (0xA1B23C4D if nanoseconds else 0xA1B2C3D4)
     out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, linktype | network_extra)]
@@ -224,8 +234,14 @@ class Interface:
     tsoffset: int = 0  # seconds
 
 
-def write_pcapng(path: Path, interfaces: list[Interface], records: list[Record], *, big_endian: bool = False,
-                 extra_blocks: bool = True) -> Path:
+def write_pcapng(
+    path: Path,
+    interfaces: list[Interface],
+    records: list[Record],
+    *,
+    big_endian: bool = False,
+    extra_blocks: bool = True,
+) -> Path:
     order = ">" if big_endian else "<"
 
     def block(kind: int, body: bytes) -> bytes:
@@ -249,8 +265,12 @@ def write_pcapng(path: Path, interfaces: list[Interface], records: list[Record],
     for record in records:
         interface = interfaces[record.interface]
         units = _to_units(record.ts_us - interface.tsoffset * 1_000_000, interface.tsresol)
-        body = struct.pack(order + "IIIII", record.interface, units >> 32, units & 0xFFFFFFFF, len(record.data),
-                           len(record.data)) + record.data
+        body = (
+            struct.pack(
+                order + "IIIII", record.interface, units >> 32, units & 0xFFFFFFFF, len(record.data), len(record.data)
+            )
+            + record.data
+        )
         out.append(block(6, body))
     path.write_bytes(b"".join(out))
     return path

@@ -66,8 +66,21 @@ _TSHARK_FIELDS = [
 
 def tshark_probes(path: Path) -> list[RefProbe]:
     """Probe requests as tshark dissects them (bad-FCS frames excluded, as the collector does)."""
-    command = [tshark_path(), "-r", str(path), "-Y", "wlan.fc.type_subtype == 4 && !(radiotap.flags.badfcs == 1)",
-               "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]
+    command = [
+        tshark_path(),
+        "-r",
+        str(path),
+        "-Y",
+        "wlan.fc.type_subtype == 4 && !(radiotap.flags.badfcs == 1)",
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]
     for field in _TSHARK_FIELDS:
         command += ["-e", field]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout

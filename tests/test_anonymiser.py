@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
-from conftest import SHARED_CAPTURES, read_sightings, run_footfall, tshark_probes
 from Crypto.Hash import HMAC, SHA256
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +21,9 @@ from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
 from footfall.collector.salts import SaltStore
 from footfall.epochs import StoreCalendar
+
+from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
+from conftest import SHARED_CAPTURES, read_sightings, run_footfall, tshark_probes
 
 
 def _reference(key: bytes, message: bytes) -> int:
@@ -110,8 +111,10 @@ def test_two_sensors_of_a_store_share_pseudonyms(workspace: Path) -> None:
         return datetime.fromtimestamp(ts_us / 1e6, prague).date().isoformat()
 
     macs = {s: {(local_day(p.ts_us), p.mac) for p in tshark_probes(c)} for s, c in captures.items()}
-    devices = {s: set(zip(table.loc[table["sensor"] == s, "epoch"], table.loc[table["sensor"] == s, "device"]))
-               for s in captures}
+    devices = {
+        s: set(zip(table.loc[table["sensor"] == s, "epoch"], table.loc[table["sensor"] == s, "device"], strict=True))
+        for s in captures
+    }
     assert len(macs["position_1"] & macs["position_2"]) > 100
     assert len(devices["position_1"] & devices["position_2"]) == len(macs["position_1"] & macs["position_2"])
     assert len(devices["position_1"] | devices["position_2"]) == len(macs["position_1"] | macs["position_2"])
@@ -137,7 +140,9 @@ def test_opted_out_devices_are_dropped_in_memory(tmp_path: Path) -> None:
 
 
 def test_optout_through_the_command(workspace: Path, tmp_path: Path) -> None:
-    probes = [Probe(NOON + i, mac, -50, 2437, i) for i, mac in enumerate(["3c:5a:00:00:00:01", "3c:5a:00:00:00:02"] * 3)]
+    probes = [
+        Probe(NOON + i, mac, -50, 2437, i) for i, mac in enumerate(["3c:5a:00:00:00:01", "3c:5a:00:00:00:02"] * 3)
+    ]
     capture = write_pcap(tmp_path / "c.pcap", 127, [Record(p.ts_us, radiotap(p, dot11_probe(p))) for p in probes])
     added = run_footfall("optout", "add", "3C-5A-00-00-00-02", cwd=workspace)
     assert added.returncode == 0 and "1 device(s) added" in added.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
 from conftest import SHARED_CAPTURES, read_sightings, real_captures, run_footfall, tshark_probes
 
@@ -33,7 +34,9 @@ def test_every_shared_capture_collected_with_one_sighting_per_probe(workspace: P
         parts = _parts_of(data, capture)
         rows = [row for part in parts for row in pq.read_table(part).to_pylist()]
         assert len(rows) == len(reference), capture.name
-        got = sorted((int(r["ts"].timestamp() * 1e6 + 0.5), r["rssi"], r["freq_mhz"], r["seq"], r["directed"]) for r in rows)
+        got = sorted(
+            (int(r["ts"].timestamp() * 1e6 + 0.5), r["rssi"], r["freq_mhz"], r["seq"], r["directed"]) for r in rows
+        )
         want = sorted((p.ts_us, p.rssi, p.freq, p.seq, p.directed) for p in reference)
         assert got == want, capture.name
         # one pseudonym per distinct address and epoch (a UTC day: the store has no timezone)
@@ -50,8 +53,18 @@ def test_output_is_hive_partitioned_parquet_readable_with_nothing_else(workspace
     partition = workspace / "data" / "sightings" / "store=lab" / "date=2023-04-16"
     assert len(list(partition.glob("part-*.parquet"))) == 1
     table = read_sightings(workspace / "data")
-    assert list(table.columns[:10]) == ["ts", "sensor", "device", "randomized", "rssi", "freq_mhz", "seq",
-                                        "directed", "ie_hash", "epoch"]
+    assert list(table.columns[:10]) == [
+        "ts",
+        "sensor",
+        "device",
+        "randomized",
+        "rssi",
+        "freq_mhz",
+        "seq",
+        "directed",
+        "ie_hash",
+        "epoch",
+    ]
     assert set(table.columns[10:]) == {"store", "date"}  # from the Hive path
     assert set(table["store"]) == {"lab"} and set(table["sensor"]) == {"position_1"}
     assert set(table["epoch"]) == {"2023-04-16"}
@@ -84,7 +97,9 @@ def test_gzip_glob_folder_and_stdin_give_the_same_sightings(workspace: Path, tmp
     (captures / "notes.txt").write_text("not a capture, ignored inside folders")
 
     def collect(*args: str | Path, data: str, stdin: bytes | None = None) -> None:
-        run = run_footfall("collect", *args, "--store", "s", "--sensor", "x", "--data", data, cwd=workspace, stdin=stdin)
+        run = run_footfall(
+            "collect", *args, "--store", "s", "--sensor", "x", "--data", data, cwd=workspace, stdin=stdin
+        )
         assert run.returncode == 0, run.output
 
     collect(EXTHDR, BRNO_SMALL, data="plain")
@@ -145,8 +160,21 @@ def test_a_bad_batch_goes_on_and_exits_non_zero(workspace: Path, tmp_path: Path)
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(b"")
 
-    run = run_footfall("collect", not_capture, good, truncated, corrupt, ethernet, empty, tmp_path / "missing.pcap",
-                       "--store", "s", "--sensor", "x", cwd=workspace)
+    run = run_footfall(
+        "collect",
+        not_capture,
+        good,
+        truncated,
+        corrupt,
+        ethernet,
+        empty,
+        tmp_path / "missing.pcap",
+        "--store",
+        "s",
+        "--sensor",
+        "x",
+        cwd=workspace,
+    )
     assert run.returncode == 1
     assert "Traceback" not in run.output
     errors = [line for line in run.stderr.splitlines() if line.startswith("footfall: error:")]
@@ -169,8 +197,11 @@ def test_malformed_frames_are_reported_with_the_file(workspace: Path, tmp_path: 
     past_frame = good[:2] + struct.pack("<H", len(good) + 50) + good[4:]
     short = radiotap(probe, dot11_probe(probe)[:16])
     garbage_elements = radiotap(probe, dot11_probe(probe) + b"\xdd\xff\x00")
-    path = write_pcap(tmp_path / "odd.pcap", 127,
-                      [Record(probe.ts_us + i, f) for i, f in enumerate([good, past_frame, short, garbage_elements])])
+    path = write_pcap(
+        tmp_path / "odd.pcap",
+        127,
+        [Record(probe.ts_us + i, f) for i, f in enumerate([good, past_frame, short, garbage_elements])],
+    )
     run = run_footfall("collect", path, "--store", "s", "--sensor", "x", cwd=workspace)
     assert run.returncode == 0, run.output
     text = " ".join(run.stdout.split())

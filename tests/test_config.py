@@ -9,7 +9,7 @@ import pytest
 from footfall.config import load_settings, parse_opening_hours
 from footfall.errors import ConfigError
 
-DESIGN_EXAMPLE = '''
+DESIGN_EXAMPLE = """
 data_dir = "data"
 secrets_dir = "secrets"
 
@@ -40,7 +40,7 @@ rssi_threshold_dbm = -72
 [notice]
 controller = "Demo Shop Ltd"
 contact = "privacy@example.com"
-'''
+"""
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -111,7 +111,7 @@ def test_errors_name_the_key(tmp_path: Path, text: str, names: str) -> None:
 
 
 def test_secrets_must_not_live_inside_data(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="secrets_dir .* must not be inside data_dir"):
+    with pytest.raises(ConfigError, match=r"secrets_dir .* must not be inside data_dir"):
         load_settings(_write(tmp_path, 'data_dir = "out"\nsecrets_dir = "out/keys"\n'))
     with pytest.raises(ConfigError, match="must not be inside"):
         load_settings(_write(tmp_path, 'secrets_dir = "s"\n'), data_dir=tmp_path / "conf")
@@ -128,7 +128,7 @@ def test_store_and_sensor_names_are_checked(tmp_path: Path) -> None:
         settings.store("dmeo")
     with pytest.raises(ConfigError, match="sensor 's2' is not listed"):
         settings.check_sensor("demo", "s2")
-    with pytest.raises(ConfigError, match="--store: '../etc' is not a valid store name"):
+    with pytest.raises(ConfigError, match=r"--store: '\.\./etc' is not a valid store name"):
         settings.store("../etc")
 
 

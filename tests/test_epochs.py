@@ -29,7 +29,9 @@ def _expected(ts_us: int, calendar: StoreCalendar) -> tuple[str, str]:
 @given(
     zone=st.sampled_from(ZONES),
     kind=st.sampled_from(["hour", "day", "week"]),
-    stamps=st.lists(st.integers(min_value=946_684_800_000_000, max_value=2_524_608_000_000_000), min_size=1, max_size=60),
+    stamps=st.lists(
+        st.integers(min_value=946_684_800_000_000, max_value=2_524_608_000_000_000), min_size=1, max_size=60
+    ),
     near=st.integers(min_value=0, max_value=2 * 86_400_000_000),
 )
 def test_labels_match_zoneinfo(zone: str, kind: str, stamps: list[int], near: int) -> None:

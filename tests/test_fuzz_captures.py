@@ -7,6 +7,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from footfall.collector.capture_sources import CaptureSource
+from footfall.collector.collect import Collector
+from footfall.collector.probe_parser import STATUS_FULL, ProbeParser
+from footfall.config import load_settings
+
 from capture_builder import (
     Interface,
     Probe,
@@ -20,16 +28,18 @@ from capture_builder import (
     write_pcapng,
 )
 from conftest import SHARED_CAPTURES
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from footfall.collector.collect import Collector
-from footfall.collector.capture_sources import CaptureSource
-from footfall.collector.probe_parser import STATUS_FULL, ProbeParser
-from footfall.config import load_settings
-
-PROBES = [Probe(1_700_000_000_000_000 + i * 7_000_123, f"3c:5a:00:00:{i:02x}:01", -40 - i, 2437, i * 3,
-                b"net" if i % 4 == 0 else b"") for i in range(16)]
+PROBES = [
+    Probe(
+        1_700_000_000_000_000 + i * 7_000_123,
+        f"3c:5a:00:00:{i:02x}:01",
+        -40 - i,
+        2437,
+        i * 3,
+        b"net" if i % 4 == 0 else b"",
+    )
+    for i in range(16)
+]
 
 
 def _pcap_bytes(tmp: Path) -> tuple[bytes, list[int]]:
@@ -48,8 +58,9 @@ def _pcap_bytes(tmp: Path) -> tuple[bytes, list[int]]:
 
 
 def _pcapng_bytes(tmp: Path) -> bytes:
-    records = [Record(p.ts_us, (ppi if i % 2 else radiotap)(p, dot11_probe(p)), interface=i % 2)
-               for i, p in enumerate(PROBES)]
+    records = [
+        Record(p.ts_us, (ppi if i % 2 else radiotap)(p, dot11_probe(p)), interface=i % 2) for i, p in enumerate(PROBES)
+    ]
     return write_pcapng(tmp / "base.pcapng", [Interface(127), Interface(192, tsresol=9)], records).read_bytes()
 
 

@@ -10,14 +10,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, SHARED_CAPTURES
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (found,) = out.glob("footfall-*.whl")
     return found
 
@@ -25,8 +29,13 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_holds_every_part(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("footfall/collector/_probes") and n.endswith(".so") for n in names)
-    for module in ["footfall/cli.py", "footfall/config.py", "footfall/collector/collect.py",
-                   "footfall/pipeline/__init__.py", "footfall/dashboard/__init__.py"]:
+    for module in [
+        "footfall/cli.py",
+        "footfall/config.py",
+        "footfall/collector/collect.py",
+        "footfall/pipeline/__init__.py",
+        "footfall/dashboard/__init__.py",
+    ]:
         assert module in names, module
     tracked = subprocess.run(["git", "ls-files", "pipeline", "dashboard"], cwd=REPO, capture_output=True, text=True)
     for source in tracked.stdout.split():
@@ -38,17 +47,37 @@ def test_wheel_holds_every_part(wheel: Path) -> None:
 
 def test_installed_wheel_collects_outside_the_repository(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     capture = SHARED_CAPTURES / "formats" / "tcpdump_ieee802.11_exthdr.pcap"
     done = subprocess.run(
-        [sys.executable, "-c", "import footfall.cli, sys; sys.argv[0] = 'footfall'; footfall.cli.main()",
-         "collect", str(capture), "--store", "s", "--sensor", "x"],
-        cwd=tmp_path, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import footfall.cli, sys; sys.argv[0] = 'footfall'; footfall.cli.main()",
+            "collect",
+            str(capture),
+            "--store",
+            "s",
+            "--sensor",
+            "x",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert "probe requests kept 6" in done.stdout
-    where = subprocess.run([sys.executable, "-c", "import footfall.collector._probes as m; print(m.__file__)"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import footfall.collector._probes as m; print(m.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert where.stdout.startswith(str(target))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import SHARED_CAPTURES, run_footfall, tshark_path
 from synthetic_store import StoreSpec, generate
 
@@ -18,9 +19,32 @@ from synthetic_store import StoreSpec, generate
 def _macs_and_ssids(capture: Path) -> tuple[set[bytes], set[bytes]]:
     """Every address (any role) and every SSID in a capture, from tshark."""
     out = subprocess.run(
-        [tshark_path(), "-r", str(capture), "-T", "fields", "-E", "separator=|", "-E", "occurrence=a",
-         "-E", "aggregator=,", "-e", "wlan.sa", "-e", "wlan.ta", "-e", "wlan.ra", "-e", "wlan.bssid", "-e", "wlan.ssid"],
-        capture_output=True, text=True, check=True,
+        [
+            tshark_path(),
+            "-r",
+            str(capture),
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=,",
+            "-e",
+            "wlan.sa",
+            "-e",
+            "wlan.ta",
+            "-e",
+            "wlan.ra",
+            "-e",
+            "wlan.bssid",
+            "-e",
+            "wlan.ssid",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     macs, ssids = set(), set()
     for line in out.splitlines():
@@ -37,7 +61,9 @@ def _macs_and_ssids(capture: Path) -> tuple[set[bytes], set[bytes]]:
 
 def _ssid_bytes(text: str) -> bytes:
     try:
-        return bytes.fromhex(text) if len(text) % 2 == 0 and all(c in "0123456789abcdef" for c in text) else text.encode()
+        return (
+            bytes.fromhex(text) if len(text) % 2 == 0 and all(c in "0123456789abcdef" for c in text) else text.encode()
+        )
     except ValueError:
         return text.encode()
 

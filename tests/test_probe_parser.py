@@ -6,6 +6,9 @@ import struct
 from pathlib import Path
 
 import pytest
+
+from footfall.collector.probe_parser import ProbeParser
+
 from capture_builder import (
     Interface,
     Probe,
@@ -24,8 +27,6 @@ from capture_builder import (
 )
 from conftest import SHARED_CAPTURES, RefProbe, parsed_probes, real_captures, scapy_probes, tshark_probes
 
-from footfall.collector.probe_parser import ProbeParser
-
 BASE_US = 1_700_000_000_123_456
 
 
@@ -33,7 +34,7 @@ def _probes(count: int = 12, *, rssi: bool = True, freq: bool = True) -> list[Pr
     return [
         Probe(
             ts_us=BASE_US + i * 1_234_567,
-            mac=f"{0x02 if i % 2 else 0x3c:02x}:5a:{i:02x}:10:20:{(7 * i) % 256:02x}",
+            mac=f"{0x02 if i % 2 else 0x3C:02x}:5a:{i:02x}:10:20:{(7 * i) % 256:02x}",
             rssi=(-40 - i) if rssi else None,
             freq=(2412, 2437, 2462, 5180)[i % 4] if freq else None,
             seq=(i * 389) % 4096,
@@ -221,8 +222,14 @@ def test_layout_tells_capabilities_apart_but_ignores_channel_and_vendor_payload(
     wps_b = bytes([221, 8, 0x00, 0x50, 0xF2, 0x04]) + b"UUID"
     ht_a, ht_b = bytes([45, 2, 0x2D, 0x01]), bytes([45, 2, 0xEF, 0x01])
     _, result = _parse_frames(
-        [with_elements(ds_6), with_elements(ds_11), with_elements(wps_a), with_elements(wps_b),
-         with_elements(ht_a), with_elements(ht_b)]
+        [
+            with_elements(ds_6),
+            with_elements(ds_11),
+            with_elements(wps_a),
+            with_elements(wps_b),
+            with_elements(ht_a),
+            with_elements(ht_b),
+        ]
     )
     layout = result.batch.layout.tolist()
     assert layout[0] == layout[1], "the DS channel is not part of the layout"
@@ -241,8 +248,9 @@ def test_malformed_frames_are_counted_by_kind_and_skipped() -> None:
     version_1 = bytearray(good)
     version_1[len(good) - len(dot11_probe(probe))] |= 0x01
     truncated_elements = radiotap(probe, dot11_probe(probe)[:-3])
-    parser, result = _parse_frames([good, too_long_radiotap, short_80211, bytes(bad_fcs), bytes(version_1),
-                                    truncated_elements])
+    parser, result = _parse_frames(
+        [good, too_long_radiotap, short_80211, bytes(bad_fcs), bytes(version_1), truncated_elements]
+    )
     counters = parser.counters()
     assert len(result.batch) == 2, "the good probe and the one whose last element is cut are kept"
     assert counters["frames"] == 6
@@ -258,7 +266,7 @@ def test_skipped_frames_are_counted_by_kind() -> None:
     frames = [radiotap(probe, dot11_beacon())] * 3 + [radiotap(probe, dot11_probe_response())] * 2
     data = bytes.fromhex("08420000") + bytes(20)  # a data frame
     ack = bytes.fromhex("d4000000") + bytes(6)  # a control frame
-    parser, result = _parse_frames(frames + [radiotap(probe, data), radiotap(probe, ack)])
+    parser, result = _parse_frames([*frames, radiotap(probe, data), radiotap(probe, ack)])
     assert len(result.batch) == 0
     assert parser.skipped_by_kind() == {"beacon": 3, "probe response": 2, "data": 1, "control": 1}
 

@@ -100,8 +100,15 @@ def test_collect_destroys_expired_salts_and_keeps_current_ones(workspace: Path) 
 
     old = SaltStore(workspace / "secrets", GRACE)
     old.salt("lab", PRAGUE.epoch_of("2020-01-01"), now=_at("2020-01-01 12:00"))
-    run = run_footfall("collect", SHARED_CAPTURES / "formats" / "tcpdump_ieee802.11_exthdr.pcap",
-                       "--store", "lab", "--sensor", "s1", cwd=workspace)
+    run = run_footfall(
+        "collect",
+        SHARED_CAPTURES / "formats" / "tcpdump_ieee802.11_exthdr.pcap",
+        "--store",
+        "lab",
+        "--sensor",
+        "s1",
+        cwd=workspace,
+    )
     assert run.returncode == 0, run.output
     remaining = sorted(p.stem for p in (workspace / "secrets" / "salts" / "lab").glob("*.salt"))
     assert remaining == ["2013-04-17"], "the 2020 salt expired; the one just used is kept for its grace"
