@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from footfall.collector.keyed_hash import KeyedHash, mac_to_bytes
+from footfall.collector.keyed_hash import HashHelper, KeyedHash, mac_to_bytes
 from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
 from footfall.collector.salts import SaltStore
@@ -76,8 +76,10 @@ class _SortedCache:
 class _EpochKeys:
     """One epoch's keyed hashes and caches."""
 
-    def __init__(self, salt: bytes, optout: OptOutList) -> None:
+    def __init__(self, salt: bytes, optout: OptOutList, helper: HashHelper | None) -> None:
+        self._salt = salt
         self._hasher = KeyedHash(salt)
+        self._helper = helper
         self._optout = optout
         self._devices = _SortedCache()
         self._opted_out = np.zeros(0, np.uint64)
@@ -105,6 +107,8 @@ class _EpochKeys:
             dropped = [mac for mac, data in zip(macs.tolist(), raw, strict=True) if self._optout.contains(data)]
             if dropped:
                 self._opted_out = np.union1d(self._opted_out, np.array(dropped, np.uint64))
+        if self._helper is not None:
+            return np.array(self._helper.int64s(self._salt, self._hasher, raw), np.int64)
         return np.array(self._hasher.int64s(raw), np.int64)
 
     def layouts(self, signatures: np.ndarray) -> np.ndarray:
@@ -120,8 +124,16 @@ class _EpochKeys:
 class Anonymiser:
     """Pseudonymises the probe requests of one store."""
 
-    def __init__(self, store: str, calendar: StoreCalendar, salts: SaltStore, optout: OptOutList) -> None:
+    def __init__(
+        self,
+        store: str,
+        calendar: StoreCalendar,
+        salts: SaltStore,
+        optout: OptOutList,
+        helper: HashHelper | None = None,
+    ) -> None:
         self.store = store
+        self._helper = helper
         self.calendar = calendar
         self._salts = salts
         self._optout = optout
@@ -173,5 +185,5 @@ class Anonymiser:
         keys = self._epochs.get(label)
         if keys is None:
             salt = self._salts.salt(self.store, self.calendar.epoch_of(label))
-            keys = self._epochs[label] = _EpochKeys(salt, self._optout)
+            keys = self._epochs[label] = _EpochKeys(salt, self._optout, self._helper)
         return keys

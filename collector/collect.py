@@ -8,6 +8,8 @@ cut or a corrupt record are kept.
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ import numpy as np
 from footfall.collector.anonymiser import Anonymiser
 from footfall.collector.capture_sources import CaptureReader, CaptureSource, full_hash, quick_fingerprint
 from footfall.collector.ingest_ledger import IngestLedger
+from footfall.collector.keyed_hash import HashHelper
 from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import (
     MALFORMED,
@@ -89,7 +92,9 @@ class Collector:
         self.salts.destroy_expired()
         self.calendar = StoreCalendar(store_settings.timezone, privacy.epoch)
         self.optout = OptOutList(settings.secrets_dir, settings.optout_path)
-        self.anonymiser = Anonymiser(store, self.calendar, self.salts, self.optout)
+        _no_core_dumps()
+        self.hash_helper = HashHelper()  # forked now, before any thread exists
+        self.anonymiser = Anonymiser(store, self.calendar, self.salts, self.optout, self.hash_helper)
         self.ledger = IngestLedger(settings.data_dir, store)
         remove_stale_temporaries(settings.data_dir, store)
 
@@ -100,6 +105,7 @@ class Collector:
         self.close()
 
     def close(self) -> None:
+        self.hash_helper.close()
         self.anonymiser.touch_salts()
         self.salts.destroy_expired()
 
@@ -243,6 +249,12 @@ class Collector:
         elif report.frames and report.skipped.get("unsupported link") == report.frames:
             linktype = parser.unsupported_linktype
             report.status, report.error = "failed", f"{name}: {unsupported(linktype or 0)}"
+
+
+def _no_core_dumps() -> None:
+    """Raw addresses live in this process's memory: a crash must not write them to a core file."""
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def unsupported(linktype: int) -> str:

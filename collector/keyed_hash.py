@@ -14,12 +14,15 @@ hashed once) if they ever change. tests/test_anonymiser.py compares both paths w
 
 from __future__ import annotations
 
+import array
+import multiprocessing
 from collections.abc import Callable
 
 from Crypto.Hash import SHA256
 
 BLOCK = 64
 DIGEST = 32
+SALT_BYTES = 32  # the helper's request framing (collector/salts.py makes 32-byte salts)
 _SELF_TEST = b"footfall self-test"
 
 
@@ -96,3 +99,77 @@ def _raw_int64s(
 
 def mac_to_bytes(mac: int) -> bytes:
     return mac.to_bytes(6, "big")
+
+
+class HashHelper:
+    """A second process that computes half of each large batch of HMACs.
+
+    Hashing newly seen addresses is the collector's largest cost when phones rotate
+    their address at every scan, and it is Python-bound, so a thread cannot use the
+    machine's second core; a forked process can. The helper is forked before the
+    collector starts any thread, receives the epoch's salt and the 6-byte addresses
+    through a pipe (memory only, like everything else holding a raw address) and
+    sends back their pseudonyms. If it cannot start or dies, hashing stays local.
+    """
+
+    PARALLEL_MIN = 4096  # below this, the round trip costs more than it saves
+
+    def __init__(self) -> None:
+        self._connection = None
+        self._process = None
+        try:
+            context = multiprocessing.get_context("fork")
+            parent, child = context.Pipe()
+            self._process = context.Process(target=_serve, args=(child, parent), daemon=True, name="footfall-hmac")
+            self._process.start()
+            child.close()
+            self._connection = parent
+        except (ValueError, OSError):
+            self._process = None
+
+    def int64s(self, salt: bytes, hasher: KeyedHash, messages: list[bytes]) -> list[int]:
+        """hasher.int64s(messages), with the second half computed by the helper."""
+        if self._connection is None or len(messages) < self.PARALLEL_MIN:
+            return hasher.int64s(messages)
+        half = len(messages) // 2
+        try:
+            self._connection.send_bytes(salt + b"".join(messages[half:]))
+        except OSError:
+            self.close()
+            return hasher.int64s(messages)
+        local = hasher.int64s(messages[:half])
+        try:
+            remote = array.array("q", self._connection.recv_bytes())
+        except (OSError, EOFError):
+            self.close()
+            return local + hasher.int64s(messages[half:])
+        return local + remote.tolist()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+            self._process = None
+
+
+def _serve(connection, parent_end) -> None:
+    """The helper's loop: (salt + 6-byte addresses) in, native int64 pseudonyms out.
+    It ends when the collector closes its end of the pipe (so it must not hold a copy)."""
+    parent_end.close()
+    hashers: dict[bytes, KeyedHash] = {}
+    while True:
+        try:
+            request = connection.recv_bytes()
+        except (EOFError, OSError):
+            return
+        salt, blob = request[:SALT_BYTES], request[SALT_BYTES:]
+        hasher = hashers.get(salt)
+        if hasher is None:
+            hashers.clear()
+            hasher = hashers[salt] = KeyedHash(salt)
+        values = hasher.int64s([blob[i : i + 6] for i in range(0, len(blob), 6)])
+        connection.send_bytes(array.array("q", values).tobytes())

@@ -157,3 +157,29 @@ def test_address_spellings(text: str) -> None:
     from footfall.collector.optout import parse_mac
 
     assert parse_mac(text) == bytes.fromhex("3c5a10203040")
+
+
+def test_the_hash_helper_process_gives_the_same_pseudonyms() -> None:
+    from footfall.collector.keyed_hash import HashHelper
+
+    salt = os.urandom(32)
+    hasher = KeyedHash(salt)
+    messages = [os.urandom(6) for _ in range(HashHelper.PARALLEL_MIN * 2 + 3)]
+    helper = HashHelper()
+    try:
+        assert helper.int64s(salt, hasher, messages) == [_reference(salt, m) for m in messages]
+        helper._process.kill()  # a helper that dies mid-run: hashing goes on locally
+        helper._process.join()
+        assert helper.int64s(salt, hasher, messages) == [_reference(salt, m) for m in messages]
+    finally:
+        helper.close()
+
+
+def test_the_collector_process_writes_no_core_dump(tmp_path: Path) -> None:
+    import resource
+
+    from footfall.collector.collect import Collector
+    from footfall.config import load_settings
+
+    with Collector(load_settings(data_dir=tmp_path / "data"), "s", "x"):
+        assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
