@@ -86,7 +86,7 @@ class Collector:
         self.sensor = sensor
         self.force = force
         store_settings = settings.store(store)
-        settings.check_sensor(store, sensor)
+        self.note = settings.unlisted(store, sensor)
         privacy = settings.privacy
         self.salts = SaltStore(settings.secrets_dir, timedelta(hours=privacy.salt_grace_hours))
         self.salts.destroy_expired()

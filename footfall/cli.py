@@ -70,8 +70,14 @@ def collect(
         stderr.print(f"footfall: error: {problem}", markup=False)
     if not sources:
         raise typer.Exit(1)
+    if "-" in captures and sys.stdin.isatty():
+        raise FootfallError(
+            "-: standard input is a terminal; pipe a pcap stream into it (tcpdump -w - ... | footfall collect -)"
+        )
     reports = []
     with Collector(settings, store, sensor, force=force) as collector, _progress(sources, progress) as bar:
+        if collector.note:
+            stderr.print(f"footfall: note: {collector.note}", markup=False)
         for source in sources:
             report = collector.collect(source, bar.callback(source))
             reports.append(report)

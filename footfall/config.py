@@ -141,25 +141,25 @@ class Settings:
         return self.secrets_dir / self.file.privacy.optout_file
 
     def store(self, name: str) -> StoreSettings:
-        """The store's settings; a store the file does not list gets the defaults,
-        unless the file lists stores, where an unknown name is most likely a typo."""
+        """The store's settings; a store the file does not list gets the defaults."""
         check_name(name, "store", flag="--store")
-        stores = self.file.stores
-        if name in stores:
-            return stores[name]
-        if stores:
-            known = ", ".join(sorted(stores))
-            raise ConfigError(f"store {name!r} is not in {self._where()} (stores there: {known})")
-        return StoreSettings()
+        return self.file.stores.get(name) or StoreSettings()
 
-    def check_sensor(self, store: str, sensor: str) -> None:
+    def unlisted(self, store: str, sensor: str) -> str | None:
+        """A note when the file lists stores (or the store's sensors) but not these:
+        most often a typo, sometimes on purpose (a config used as a template)."""
         check_name(sensor, "sensor", flag="--sensor")
+        stores = self.file.stores
+        if stores and store not in stores:
+            return (
+                f"store {store!r} is not in {self._where()} (it lists {', '.join(sorted(stores))}): "
+                "using the default settings (timezone UTC)"
+            )
         sensors = self.store(store).sensors
         if sensors and sensor not in sensors:
-            known = ", ".join(sorted(sensors))
-            raise ConfigError(
-                f"sensor {sensor!r} is not listed under [stores.{store}.sensors] (sensors there: {known})"
-            )
+            listed = ", ".join(sorted(sensors))
+            return f"sensor {sensor!r} is not listed under [stores.{store}.sensors] (it lists {listed})"
+        return None
 
     def default_store(self) -> str:
         if len(self.file.stores) == 1:

@@ -124,10 +124,10 @@ def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
 
 def test_store_and_sensor_names_are_checked(tmp_path: Path) -> None:
     settings = load_settings(_write(tmp_path, DESIGN_EXAMPLE))
-    with pytest.raises(ConfigError, match="store 'dmeo' is not in"):
-        settings.store("dmeo")
-    with pytest.raises(ConfigError, match="sensor 's2' is not listed"):
-        settings.check_sensor("demo", "s2")
+    assert "store 'dmeo' is not in" in settings.unlisted("dmeo", "s1")
+    assert settings.store("dmeo").timezone == "UTC"
+    assert "sensor 's2' is not listed" in settings.unlisted("demo", "s2")
+    assert settings.unlisted("demo", "s1") is None
     with pytest.raises(ConfigError, match=r"--store: '\.\./etc' is not a valid store name"):
         settings.store("../etc")
 
