@@ -177,7 +177,7 @@ class Collector:
         report.devices = len(np.unique(np.concatenate(devices))) if devices else 0
         report.first_ts = _datetime(first)
         report.last_ts = _datetime(last)
-        if report.frames:
+        if report.status == "ok" or report.parts:  # a capture that gave nothing may be retried
             self.ledger.record(
                 {
                     "sha256": content_hash,

@@ -46,6 +46,7 @@ WRITE_SCHEMA = pa.schema(
 )
 
 ROW_GROUP_ROWS = 1 << 20
+PENDING_ROWS = 2 * ROW_GROUP_ROWS  # rows held in memory across all dates of a capture
 PART_ROWS = 1 << 24
 TEMP_PREFIX = ".part-"
 TEMP_SUFFIX = ".parquet.tmp"
@@ -127,7 +128,6 @@ class SightingsSink:
         self.store = store
         self.sensor = sensor
         self._dates: dict[str, _DatePartition] = {}
-        self.rows = 0
 
     def write(self, sightings: Sightings) -> None:
         if len(sightings) == 0:
@@ -177,9 +177,11 @@ class SightingsSink:
             partition = self._dates[label] = _DatePartition(folder)
         partition.pending.append(table)
         partition.pending_rows += table.num_rows
-        self.rows += table.num_rows
         if partition.pending_rows >= ROW_GROUP_ROWS:
             self._flush(partition, final=False)
+        # a capture spanning many days must not hold a row group per day in memory
+        while sum(p.pending_rows for p in self._dates.values()) > PENDING_ROWS:
+            self._flush(max(self._dates.values(), key=lambda p: p.pending_rows), final=False)
 
     def _flush(self, partition: _DatePartition, final: bool) -> None:
         if partition.pending:

@@ -42,11 +42,31 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 PROGRESS_MIN_BYTES = 32 << 20
 
 
+def _version(value: bool) -> None:
+    if value:
+        from footfall import __version__
+
+        stdout.print(f"footfall {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Privacy-first in-store presence analytics from Wi-Fi probe requests."""
+
+
 @app.command()
 def collect(
     captures: Annotated[
         list[str],
-        typer.Argument(help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for stdin."),
+        typer.Argument(
+            metavar="CAPTURE",
+            help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for stdin.",
+        ),
     ],
     store: Annotated[str | None, typer.Option(help="Store name (default: the only store in the config).")] = None,
     sensor: Annotated[str | None, typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
@@ -90,7 +110,7 @@ def collect(
 
 @optout_app.command("add")
 def optout_add(
-    macs: Annotated[list[str], typer.Argument(help="MAC addresses (aa:bb:cc:dd:ee:ff).")],
+    macs: Annotated[list[str], typer.Argument(metavar="MAC", help="MAC addresses (aa:bb:cc:dd:ee:ff).")],
     config: ConfigOption = None,
     data: DataOption = None,
 ) -> None:
