@@ -17,10 +17,10 @@ import tomllib
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from footfall.errors import ConfigError
 
@@ -32,6 +32,19 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = "letters, digits, '_', '.' or '-', starting with a letter or digit, at most 64"
 
 _OPENING_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _valid_name(what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a valid {what} name ({NAME_RULE} characters)")
+        return value
+
+    return AfterValidator(check)
+
+
+StoreName = Annotated[str, _valid_name("store")]
+SensorName = Annotated[str, _valid_name("sensor")]
 
 
 class _Section(BaseModel):
@@ -69,7 +82,7 @@ class StoreSettings(_Section):
     min_dwell_min: float | None = Field(None, ge=0)
     rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
     staff_daily_hours: float | None = Field(None, gt=0, le=24)
-    sensors: dict[str, SensorSettings] = Field(default_factory=dict)
+    sensors: dict[SensorName, SensorSettings] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -85,13 +98,6 @@ class StoreSettings(_Section):
     def _valid_opening_hours(cls, value: str | None) -> str | None:
         if value is not None:
             parse_opening_hours(value)
-        return value
-
-    @field_validator("sensors")
-    @classmethod
-    def _valid_sensor_names(cls, value: dict[str, SensorSettings]) -> dict[str, SensorSettings]:
-        for name in value:
-            check_name(name, "sensor")
         return value
 
     @property
@@ -112,15 +118,8 @@ class FileSettings(_Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     visits: VisitSettings = Field(default_factory=VisitSettings)
-    stores: dict[str, StoreSettings] = Field(default_factory=dict)
+    stores: dict[StoreName, StoreSettings] = Field(default_factory=dict)
     notice: NoticeSettings = Field(default_factory=NoticeSettings)
-
-    @field_validator("stores")
-    @classmethod
-    def _valid_store_names(cls, value: dict[str, StoreSettings]) -> dict[str, StoreSettings]:
-        for name in value:
-            check_name(name, "store")
-        return value
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ def real_captures() -> list[Path]:
     return found
 
 
+# the sightings columns of DESIGN.md's output contract, in the order the collector writes them
+CONTRACT_COLUMNS = ["ts", "sensor", "device", "randomized", "rssi", "freq_mhz", "seq", "directed", "ie_hash", "epoch"]
+
+
 @dataclass(frozen=True)
 class RefProbe:
     """A probe request as an independent dissector reads it."""
@@ -64,29 +68,22 @@ _TSHARK_FIELDS = [
 ]
 
 
-def tshark_probes(path: Path) -> list[RefProbe]:
-    """Probe requests as tshark dissects them (bad-FCS frames excluded, as the collector does)."""
-    command = [
-        tshark_path(),
-        "-r",
-        str(path),
-        "-Y",
-        "wlan.fc.type_subtype == 4 && !(radiotap.flags.badfcs == 1)",
-        "-T",
-        "fields",
-        "-E",
-        "separator=|",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]
-    for field in _TSHARK_FIELDS:
+def tshark_fields(path: Path, fields: list[str], display_filter: str | None = None) -> list[list[str]]:
+    """tshark's field extraction: one list of values per frame (repeated values joined by ',')."""
+    command = [tshark_path(), "-r", str(path), "-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]
+    command += ["-E", "aggregator=,", *(["-Y", display_filter] if display_filter else [])]
+    for field in fields:
         command += ["-e", field]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return [line.split("|") for line in out.splitlines()]
+
+
+def tshark_probes(path: Path) -> list[RefProbe]:
+    """Probe requests as tshark dissects them (bad-FCS frames excluded, as the collector does)."""
+    rows = tshark_fields(path, _TSHARK_FIELDS, "wlan.fc.type_subtype == 4 && !(radiotap.flags.badfcs == 1)")
     probes = []
-    for line in out.splitlines():
-        values = dict(zip(_TSHARK_FIELDS, line.split("|"), strict=True))
+    for row in rows:
+        values = dict(zip(_TSHARK_FIELDS, row, strict=True))
         rssi = next(
             (
                 _first_int(values[field])

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
-from conftest import SHARED_CAPTURES, read_sightings, real_captures, run_footfall, tshark_probes
+from conftest import CONTRACT_COLUMNS, SHARED_CAPTURES, read_sightings, real_captures, run_footfall, tshark_probes
 
 BRNO_SMALL = SHARED_CAPTURES / "brno" / "position_1_2023-04-16.pcap"
 EXTHDR = SHARED_CAPTURES / "formats" / "tcpdump_ieee802.11_exthdr.pcap"
@@ -53,18 +53,7 @@ def test_output_is_hive_partitioned_parquet_readable_with_nothing_else(workspace
     partition = workspace / "data" / "sightings" / "store=lab" / "date=2023-04-16"
     assert len(list(partition.glob("part-*.parquet"))) == 1
     table = read_sightings(workspace / "data")
-    assert list(table.columns[:10]) == [
-        "ts",
-        "sensor",
-        "device",
-        "randomized",
-        "rssi",
-        "freq_mhz",
-        "seq",
-        "directed",
-        "ie_hash",
-        "epoch",
-    ]
+    assert list(table.columns[:10]) == CONTRACT_COLUMNS
     assert set(table.columns[10:]) == {"store", "date"}  # from the Hive path
     assert set(table["store"]) == {"lab"} and set(table["sensor"]) == {"position_1"}
     assert set(table["epoch"]) == {"2023-04-16"}

@@ -5,50 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SHARED_CAPTURES, run_footfall, tshark_path
+from conftest import SHARED_CAPTURES, run_footfall, tshark_fields
 from synthetic_store import StoreSpec, generate
 
 
 def _macs_and_ssids(capture: Path) -> tuple[set[bytes], set[bytes]]:
     """Every address (any role) and every SSID in a capture, from tshark."""
-    out = subprocess.run(
-        [
-            tshark_path(),
-            "-r",
-            str(capture),
-            "-T",
-            "fields",
-            "-E",
-            "separator=|",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=,",
-            "-e",
-            "wlan.sa",
-            "-e",
-            "wlan.ta",
-            "-e",
-            "wlan.ra",
-            "-e",
-            "wlan.bssid",
-            "-e",
-            "wlan.ssid",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rows = tshark_fields(capture, ["wlan.sa", "wlan.ta", "wlan.ra", "wlan.bssid", "wlan.ssid"])
     macs, ssids = set(), set()
-    for line in out.splitlines():
-        *addresses, ssid_field = line.split("|")
+    for *addresses, ssid_field in rows:
         for field in addresses:
             for mac in filter(None, field.split(",")):
                 macs.add(bytes.fromhex(mac.replace(":", "")))

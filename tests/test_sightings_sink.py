@@ -12,7 +12,7 @@ from footfall.collector.capture_sources import CaptureSource
 from footfall.collector.collect import Collector
 from footfall.config import load_settings
 
-from conftest import SHARED_CAPTURES
+from conftest import CONTRACT_COLUMNS, SHARED_CAPTURES
 
 CAPTURE = SHARED_CAPTURES / "brno" / "position_1_2024-03-15.pcap"
 
@@ -26,18 +26,7 @@ def test_schema_is_the_contract(tmp_path: Path) -> None:
     report = _collect(tmp_path / "data")
     (part,) = report.parts
     schema = pq.read_schema(part)
-    assert schema.names == [
-        "ts",
-        "sensor",
-        "device",
-        "randomized",
-        "rssi",
-        "freq_mhz",
-        "seq",
-        "directed",
-        "ie_hash",
-        "epoch",
-    ]
+    assert schema.names == CONTRACT_COLUMNS
     assert schema.field("ts").type == pa.timestamp("us", tz="UTC")
     assert schema.field("sensor").type == pa.string() and schema.field("epoch").type == pa.string()
     assert schema.field("device").type == pa.int64() and schema.field("ie_hash").type == pa.int64()
