@@ -15,6 +15,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -85,8 +86,19 @@ typedef struct {
 #define F_DIRECTED 0x02
 #define F_BAD_IES 0x04
 
+/* frames and probe requests per UTC minute, as runs (frames arrive in time order) */
+typedef struct {
+    int64_t minute;
+    uint32_t frames;
+    uint32_t probes;
+} MinuteRun;
+
 typedef struct {
     PyObject_HEAD
+    MinuteRun *runs;      /* completed runs, handed to Python by take_minutes() */
+    Py_ssize_t n_runs, cap_runs;
+    MinuteRun run;        /* the run being counted */
+    int have_run;
     int format;
     int swapped;          /* pcap: file byte order differs from little endian reading */
     int nano;             /* pcap: nanosecond timestamps */
@@ -318,11 +330,41 @@ static int walk_elements(const uint8_t *b, uint32_t start, uint32_t end, uint64_
     return pos == end;
 }
 
+static void push_run(Parser *P) {
+    if (!P->have_run) return;
+    if (P->n_runs == P->cap_runs) {
+        Py_ssize_t cap = P->cap_runs ? P->cap_runs * 2 : 256;
+        MinuteRun *grown = realloc(P->runs, (size_t)cap * sizeof(MinuteRun));
+        if (!grown) return; /* out of memory: this minute's health counts are lost, nothing else */
+        P->runs = grown;
+        P->cap_runs = cap;
+    }
+    P->runs[P->n_runs++] = P->run;
+    P->have_run = 0;
+}
+
+/* Counts a frame in its minute; returns whether it was counted (a sane timestamp). */
+static int count_minute(Parser *P, int64_t ts_us) {
+    if (ts_us < 0 || ts_us >= MAX_TS_US) return 0;
+    int64_t minute = ts_us / 60000000;
+    if (P->have_run && P->run.minute == minute) {
+        P->run.frames++;
+        return 1;
+    }
+    push_run(P);
+    P->run.minute = minute;
+    P->run.frames = 1;
+    P->run.probes = 0;
+    P->have_run = 1;
+    return 1;
+}
+
 static void parse_frame(Parser *P, uint32_t linktype, int iface_fcs, const uint8_t *f, uint32_t caplen,
                         int64_t ts_us, Out *o) {
     Radio r = {0, -1, 0, 0, 0, 0};
     int rc;
     P->counters[C_FRAMES]++;
+    int in_minute = count_minute(P, ts_us);
     switch (linktype) {
     case 105: rc = 0; r.fcs_len = iface_fcs; break;
     case 127: rc = parse_radiotap(f, caplen, &r); break;
@@ -377,6 +419,7 @@ static void parse_frame(Parser *P, uint32_t linktype, int iface_fcs, const uint8
     o->layout[i] = layout;
     o->flags[i] = (uint8_t)((r.has_rssi ? F_HAS_RSSI : 0) | (directed ? F_DIRECTED : 0) | (clean ? 0 : F_BAD_IES));
     P->counters[C_PROBES]++;
+    if (in_minute) P->run.probes++;
     if (!clean) P->counters[C_PROBES_BAD_IES]++;
 }
 
@@ -634,6 +677,18 @@ fail:
     return NULL;
 }
 
+static PyObject *Parser_take_minutes(Parser *self, PyObject *Py_UNUSED(ignored)) {
+    push_run(self);
+    PyObject *out = PyBytes_FromStringAndSize((const char *)self->runs, self->n_runs * (Py_ssize_t)sizeof(MinuteRun));
+    self->n_runs = 0;
+    return out;
+}
+
+static void Parser_dealloc(Parser *self) {
+    free(self->runs);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
 static PyObject *Parser_counters(Parser *self, PyObject *Py_UNUSED(ignored)) {
     PyObject *t = PyTuple_New(N_COUNTERS);
     if (!t) return NULL;
@@ -671,6 +726,9 @@ static PyObject *Parser_get_offset(Parser *self, void *c) { return PyLong_FromLo
 static PyMethodDef Parser_methods[] = {
     {"parse", (PyCFunction)Parser_parse, METH_VARARGS, parse_doc},
     {"counters", (PyCFunction)Parser_counters, METH_NOARGS, "Counters, in the order of COUNTER_NAMES."},
+    {"take_minutes", (PyCFunction)Parser_take_minutes, METH_NOARGS,
+     "Frames and probe requests per UTC minute since the last call, as packed (int64 minute,\n"
+     "uint32 frames, uint32 probes) runs; a minute may appear in several runs."},
     {"kinds", (PyCFunction)Parser_kinds, METH_NOARGS, "Skipped frames by type * 16 + subtype."},
     {NULL, NULL, 0, NULL},
 };
@@ -687,7 +745,8 @@ static PyGetSetDef Parser_getset[] = {
 static int Parser_init(Parser *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "", kwlist)) return -1;
-    memset((char *)self + offsetof(Parser, format), 0, sizeof(Parser) - offsetof(Parser, format));
+    free(self->runs);
+    memset((char *)self + offsetof(Parser, runs), 0, sizeof(Parser) - offsetof(Parser, runs));
     return 0;
 }
 
@@ -699,6 +758,7 @@ static PyTypeObject ParserType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Parser_init,
+    .tp_dealloc = (destructor)Parser_dealloc,
     .tp_methods = Parser_methods,
     .tp_getset = Parser_getset,
 };

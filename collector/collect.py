@@ -1,7 +1,8 @@
 """`footfall collect`: captures in, pseudonymous sightings out, one report per capture.
 
 Per capture: read (capture_sources) -> parse (probe_parser) -> pseudonymise
-(anonymiser) -> write (sightings_sink) -> publish and record (ingest_ledger). A bad
+(anonymiser) -> write (parquet_sink) -> publish and record (ingest_ledger). Each
+capture also leaves its sensor's heartbeat: frames and probes per minute. A bad
 capture gets a report with its error and the batch goes on; frames read before a
 cut or a corrupt record are kept.
 """
@@ -24,6 +25,13 @@ from footfall.collector.capture_sources import CaptureReader, CaptureSource, ful
 from footfall.collector.ingest_ledger import IngestLedger
 from footfall.collector.keyed_hash import HashHelper
 from footfall.collector.optout import OptOutList
+from footfall.collector.parquet_sink import (
+    HEARTBEATS_WRITE_SCHEMA,
+    PartitionedSink,
+    SightingsSink,
+    heartbeat_table,
+    remove_stale_temporaries,
+)
 from footfall.collector.probe_parser import (
     MALFORMED,
     STATUS_FATAL,
@@ -33,7 +41,6 @@ from footfall.collector.probe_parser import (
     ProbeParser,
 )
 from footfall.collector.salts import SaltStore
-from footfall.collector.sightings_sink import SightingsSink, remove_stale_temporaries
 from footfall.config import Settings
 from footfall.epochs import StoreCalendar
 from footfall.errors import CaptureError
@@ -144,6 +151,8 @@ class Collector:
     def _collect(self, source: CaptureSource, report: FileReport, progress: Progress | None) -> None:
         parser = ProbeParser()
         sink = SightingsSink(self.settings.data_dir, self.store, self.sensor)
+        heartbeats = PartitionedSink(self.settings.data_dir, "heartbeats", self.store, HEARTBEATS_WRITE_SCHEMA)
+        minutes: list[np.ndarray] = []
         devices: list[np.ndarray] = []
         opted_out_before = self.anonymiser.opted_out_frames
         first = last = None
@@ -151,6 +160,7 @@ class Collector:
             with CaptureReader(source) as reader:
                 report.compression = reader.compression
                 for batch in self._batches(reader, parser, report, progress):
+                    minutes.append(parser.take_minutes())
                     if len(batch) == 0:
                         continue
                     sightings = self.anonymiser.apply(batch)
@@ -167,11 +177,15 @@ class Collector:
             if not self.force and self._mark_duplicate(report, content_hash):
                 sink.abort()
                 return
+            minutes.append(parser.take_minutes())
+            self._write_heartbeats(heartbeats, np.concatenate(minutes))
             report.content_hash = content_hash
             report.dates = sink.dates()
             report.parts = sink.commit(content_hash[:16])
+            heartbeats.commit(content_hash[:16])
         except BaseException:
             sink.abort()
+            heartbeats.abort()
             raise
         report.opted_out = self.anonymiser.opted_out_frames - opted_out_before
         report.devices = len(np.unique(np.concatenate(devices))) if devices else 0
@@ -190,6 +204,18 @@ class Collector:
                     "status": report.status,
                 }
             )
+
+    def _write_heartbeats(self, sink: PartitionedSink, runs: np.ndarray) -> None:
+        """Frames and probes per minute (runs of one minute may repeat: summed here)."""
+        if len(runs) == 0:
+            return
+        minute, inverse = np.unique(runs["minute"], return_inverse=True)
+        frames = np.bincount(inverse, weights=runs["frames"]).astype(np.int64)
+        probes = np.bincount(inverse, weights=runs["probes"]).astype(np.int64)
+        dates = self.calendar.local_dates(minute * 60_000_000)
+        for code, label in enumerate(dates.labels):
+            rows = dates.codes == code
+            sink.append(label, heartbeat_table(minute[rows], frames[rows], probes[rows], self.sensor))
 
     def _batches(
         self, reader: CaptureReader, parser: ProbeParser, report: FileReport, progress: Progress | None

@@ -61,6 +61,8 @@ F_BAD_IES = 0x04
 
 STATUS_NEED_MORE, STATUS_FULL, STATUS_FATAL = 0, 1, 2
 
+MINUTE_RUN = np.dtype([("minute", "<i8"), ("frames", "<u4"), ("probes", "<u4")])
+
 # The smallest record that can hold a probe request: a 16-byte pcap record header
 # and a 24-byte 802.11 header. Sizing the output by it means one call per buffer.
 _MIN_PROBE_RECORD = 40
@@ -156,6 +158,11 @@ class ProbeParser:
     @property
     def offset(self) -> int:
         return self._parser.offset
+
+    def take_minutes(self) -> np.ndarray:
+        """Frames and probe requests per UTC minute (minute = ts_us // 60e6) parsed since
+        the last call: the sensor's heartbeat. A minute may appear more than once."""
+        return np.frombuffer(self._parser.take_minutes(), dtype=MINUTE_RUN)
 
     def counters(self) -> dict[str, int]:
         return dict(zip(COUNTER_NAMES, self._parser.counters(), strict=True))

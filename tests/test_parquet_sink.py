@@ -1,4 +1,4 @@
-"""The Parquet sink: the contract's schema, Hive layout, atomic and replaceable parts."""
+"""The Parquet sink: the contract's schema, Hive layout, atomic and replaceable parts, heartbeats."""
 
 from __future__ import annotations
 
@@ -36,17 +36,17 @@ def test_schema_is_the_contract(tmp_path: Path) -> None:
 
 
 def test_a_failure_mid_capture_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
-    from footfall.collector import sightings_sink
+    from footfall.collector import parquet_sink
 
     calls = {"n": 0}
-    real = sightings_sink.SightingsSink.write
+    real = parquet_sink.SightingsSink.write
 
     def failing(self, sightings):
         calls["n"] += 1
         real(self, sightings)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sightings_sink.SightingsSink, "write", failing)
+    monkeypatch.setattr(parquet_sink.SightingsSink, "write", failing)
     with pytest.raises(OSError):
         _collect(tmp_path / "data")
     assert calls["n"] == 1
@@ -68,4 +68,22 @@ def test_recollecting_with_force_replaces_the_parts(tmp_path: Path) -> None:
     assert again.status == "duplicate" and again.parts == []
     forced = _collect(tmp_path / "data", force=True)
     assert forced.parts == first.parts
-    assert len(list((tmp_path / "data").rglob("*.parquet"))) == 1
+    assert len(list((tmp_path / "data" / "sightings").rglob("*.parquet"))) == 1
+
+
+def test_heartbeats_count_every_frame_per_minute(tmp_path: Path) -> None:
+    """The sensor's heartbeat from a capture with beacons around the probes, against tshark."""
+    from conftest import tshark_fields
+
+    capture = SHARED_CAPTURES / "formats" / "iot_indoor_location_irt_test.pcapng"
+    _collect(tmp_path / "data", capture)
+    table = pq.read_table(tmp_path / "data" / "heartbeats").to_pylist()
+    frames: dict[int, int] = {}
+    probes: dict[int, int] = {}
+    for epoch, subtype in tshark_fields(capture, ["frame.time_epoch", "wlan.fc.type_subtype"]):
+        minute = int(epoch.split(".")[0]) // 60
+        frames[minute] = frames.get(minute, 0) + 1
+        probes[minute] = probes.get(minute, 0) + (subtype == "0x0004")
+    got = {int(row["minute"].timestamp()) // 60: (row["frames"], row["probes"]) for row in table}
+    assert got == {minute: (frames[minute], probes[minute]) for minute in frames}
+    assert {row["sensor"] for row in table} == {"s1"}

@@ -1,4 +1,7 @@
-"""Writes sightings as Hive-partitioned Parquet: DATA/sightings/store=S/date=D/part-ID-N.parquet.
+"""Writes the collector's datasets as Hive-partitioned Parquet:
+
+    DATA/sightings/store=S/date=D/part-ID-N.parquet    one row per probe request
+    DATA/heartbeats/store=S/date=D/part-ID-N.parquet   frames and probes per sensor and minute
 
 Each part is written under a hidden temporary name in its final folder and renamed
 into place when the capture is done, so readers (and a crash) never see half a file.
@@ -38,12 +41,30 @@ SIGHTINGS_SCHEMA = pa.schema(
     ]
 )
 
-WRITE_SCHEMA = pa.schema(
+# A sensor's heartbeat: what it heard each minute (frames of any kind, probe requests),
+# so that "nobody came" can be told from "the sensor was down". Minutes without a
+# single frame have no row.
+HEARTBEATS_SCHEMA = pa.schema(
     [
-        column.with_type(pa.dictionary(pa.int32(), pa.string())) if column.type == pa.string() else column
-        for column in SIGHTINGS_SCHEMA
+        pa.field("minute", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("sensor", pa.string(), nullable=False),
+        pa.field("frames", pa.int64(), nullable=False),
+        pa.field("probes", pa.int64(), nullable=False),
     ]
 )
+
+
+def _write_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        [
+            column.with_type(pa.dictionary(pa.int32(), pa.string())) if column.type == pa.string() else column
+            for column in schema
+        ]
+    )
+
+
+WRITE_SCHEMA = _write_schema(SIGHTINGS_SCHEMA)
+HEARTBEATS_WRITE_SCHEMA = _write_schema(HEARTBEATS_SCHEMA)
 
 ROW_GROUP_ROWS = 1 << 20
 PENDING_ROWS = 2 * ROW_GROUP_ROWS  # rows held in memory across all dates of a capture
@@ -52,8 +73,8 @@ TEMP_PREFIX = ".part-"
 TEMP_SUFFIX = ".parquet.tmp"
 
 
-def sightings_dir(data_dir: Path, store: str, date: str | None = None) -> Path:
-    path = data_dir / "sightings" / f"store={store}"
+def dataset_dir(data_dir: Path, dataset: str, store: str, date: str | None = None) -> Path:
+    path = data_dir / dataset / f"store={store}"
     return path / f"date={date}" if date else path
 
 
@@ -84,6 +105,16 @@ def _strings(labels: list[str]) -> pa.Array:
 
 def _dictionary(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(_numeric(codes.astype(np.int32), pa.int32()), _strings(labels))
+
+
+def heartbeat_table(minutes: np.ndarray, frames: np.ndarray, probes: np.ndarray, sensor: str) -> pa.Table:
+    columns = [
+        _numeric(minutes * 60_000_000, pa.timestamp("us", tz="UTC")),
+        _dictionary(np.zeros(len(minutes), np.int32), [sensor]),
+        _numeric(frames.astype(np.int64), pa.int64()),
+        _numeric(probes.astype(np.int64), pa.int64()),
+    ]
+    return pa.Table.from_arrays(columns, schema=HEARTBEATS_WRITE_SCHEMA)
 
 
 def to_table(sightings: Sightings, sensor: str, rows: np.ndarray | slice = slice(None)) -> pa.Table:
@@ -120,24 +151,20 @@ class _DatePartition:
     finished: list[Path] = field(default_factory=list)
 
 
-class SightingsSink:
-    """The parts of one capture, for one store; commit() publishes them all."""
+class PartitionedSink:
+    """The parts of one capture in one dataset, for one store; commit() publishes them all."""
 
-    def __init__(self, data_dir: Path, store: str, sensor: str) -> None:
+    def __init__(self, data_dir: Path, dataset: str, store: str, schema: pa.Schema) -> None:
         self.data_dir = data_dir
+        self.dataset = dataset
         self.store = store
-        self.sensor = sensor
+        self.schema = schema
         self._dates: dict[str, _DatePartition] = {}
 
-    def write(self, sightings: Sightings) -> None:
-        if len(sightings) == 0:
-            return
-        dates = sightings.date
-        for code, label in enumerate(dates.labels):
-            rows = slice(None) if len(dates.labels) == 1 else np.flatnonzero(dates.codes == code)
-            table = to_table(sightings, self.sensor, rows)
-            if table.num_rows:
-                self._append(label, table)
+    def append(self, label: str, table: pa.Table) -> None:
+        """Adds rows of one local date."""
+        if table.num_rows:
+            self._append(label, table)
 
     def dates(self) -> list[str]:
         return sorted(self._dates)
@@ -172,7 +199,7 @@ class SightingsSink:
     def _append(self, label: str, table: pa.Table) -> None:
         partition = self._dates.get(label)
         if partition is None:
-            folder = sightings_dir(self.data_dir, self.store, label)
+            folder = dataset_dir(self.data_dir, self.dataset, self.store, label)
             folder.mkdir(parents=True, exist_ok=True)
             partition = self._dates[label] = _DatePartition(folder)
         partition.pending.append(table)
@@ -190,7 +217,7 @@ class SightingsSink:
             part = partition.part
             if part is None:
                 temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
-                part = partition.part = _OpenPart(temp, _writer(temp))
+                part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
             part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             part.rows += table.num_rows
             if part.rows >= PART_ROWS:
@@ -207,12 +234,14 @@ class SightingsSink:
         partition.part = None
 
 
-def _writer(path: Path) -> pq.ParquetWriter:
+def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     """zstd, dictionaries only where values repeat, deltas for the time-ordered
     columns: smaller and faster than dictionary-encoding everything."""
+    if schema is not WRITE_SCHEMA:
+        return pq.ParquetWriter(path, schema, compression="zstd", store_schema=False)
     return pq.ParquetWriter(
         path,
-        WRITE_SCHEMA,
+        schema,
         compression="zstd",
         use_dictionary=["sensor", "epoch", "ie_hash", "rssi", "freq_mhz"],
         column_encoding={"ts": "DELTA_BINARY_PACKED", "seq": "DELTA_BINARY_PACKED"},
@@ -223,10 +252,7 @@ def _writer(path: Path) -> pq.ParquetWriter:
 def remove_stale_temporaries(data_dir: Path, store: str) -> int:
     """Deletes temporary parts left by collectors that died (their process is gone)."""
     removed = 0
-    root = sightings_dir(data_dir, store)
-    if not root.is_dir():
-        return 0
-    for temp in root.glob(f"date=*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+    for temp in data_dir.glob(f"*/store={store}/date=*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         pid = temp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             temp.unlink(missing_ok=True)
@@ -242,3 +268,17 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class SightingsSink(PartitionedSink):
+    """Sightings of one capture, split by the store's local date."""
+
+    def __init__(self, data_dir: Path, store: str, sensor: str) -> None:
+        super().__init__(data_dir, "sightings", store, WRITE_SCHEMA)
+        self.sensor = sensor
+
+    def write(self, sightings: Sightings) -> None:
+        dates = sightings.date
+        for code, label in enumerate(dates.labels):
+            rows = slice(None) if len(dates.labels) == 1 else np.flatnonzero(dates.codes == code)
+            self.append(label, to_table(sightings, self.sensor, rows))
