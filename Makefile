@@ -25,14 +25,16 @@ system-deps:
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null; }
 
-# Collects the two sensors of a real lab day (sample_captures/) into demo/ and shows the summary.
+# Collects the two sensors of a real lab day (sample_captures/) into demo/, then runs the
+# pipeline: the collect summaries, then visitors, passers-by, capture rate and dwell.
 demo: $(STAMP)
 	rm -rf demo && mkdir demo
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_1_2024-03-15.pcap.gz --store demo --sensor position_1
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_2_2024-03-15.pcap.gz --store demo --sensor position_2
+	cd demo && ../$(BIN)/footfall run
 	@echo
-	@echo "Sightings are in demo/data/sightings/ (salts in demo/secrets/). Look at them with:"
-	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select sensor, count(*) sightings, count(distinct device) devices from read_parquet('demo/data/sightings/**/*.parquet', hive_partitioning=true) group by all\\\"))\""
+	@echo "Outputs are under demo/data/ (salts in demo/secrets/). For example:"
+	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('demo/data/marts/hourly/**/*.parquet', hive_partitioning=true) order by hour\\\"))\""
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q

@@ -108,6 +108,58 @@ def collect(
         raise typer.Exit(1)
 
 
+@app.command("run")
+def run_pipeline(
+    store: Annotated[str | None, typer.Option(help="Only this store (default: every store).")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")] = None,
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Turn sightings into visits and marts (default: every store-day new or changed since the last run)."""
+    from footfall import run_summary
+    from footfall.pipeline import runner
+
+    settings = load_settings(config, data)
+    if store is not None:
+        settings.store(store)  # checks the name
+    first, last = _date_range(date, start, end)
+    work = runner.plan(settings, store, first, last)
+    if not work.targets:
+        stderr.print(run_summary.nothing_to_do(settings, store, first, last, work.unchanged), markup=False)
+        return
+    with stderr.status("running the pipeline", spinner="dots") as status:
+        report = runner.run(settings, work, progress=lambda step: status.update(f"pipeline: {step}"))
+    for error in report.errors:
+        stderr.print(f"footfall: error: {error}", markup=False)
+    run_summary.render(report, settings, stdout)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _date_range(date: str | None, start: str | None, end: str | None):
+    from datetime import date as Date
+
+    def parse(value: str | None, flag: str):
+        if value is None:
+            return None
+        try:
+            return Date.fromisoformat(value)
+        except ValueError:
+            raise FootfallError(f"{flag}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+    if date is not None and (start is not None or end is not None):
+        raise FootfallError("--date: give either --date or --from/--to, not both")
+    if end is not None and start is None:
+        raise FootfallError("--to: needs --from")
+    first = parse(date, "--date") or parse(start, "--from")
+    last = parse(date, "--date") or parse(end, "--to") or first
+    if first and last and last < first:
+        raise FootfallError(f"--to: {last} is before --from {first}")
+    return first, last
+
+
 @optout_app.command("add")
 def optout_add(
     macs: Annotated[list[str], typer.Argument(metavar="MAC", help="MAC addresses (aa:bb:cc:dd:ee:ff).")],

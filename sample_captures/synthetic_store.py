@@ -10,10 +10,12 @@ on its channel with a signal that depends on the person's role (visitors near th
 sensors, passers-by outside the window, staff all day). Fixed equipment and access
 point beacons fill the air around them.
 
-The truth is computed from the probes actually written, with the rules of DESIGN.md
-(visit gap, minimum dwell, RSSI threshold, staff daily limit, closed hours), so a
-pipeline that follows those rules can reproduce it exactly when nothing is lost;
-with --noise, probes go missing and signals fade, as in a real store.
+The truth is computed from the probes the phones sent, with their undisturbed signal
+level, by the rules of DESIGN.md (visit gap, minimum dwell, RSSI threshold, staff
+daily limit, closed hours): without noise every probe is heard as sent, so a
+pipeline that follows those rules can reproduce it exactly; with --noise, each
+sensor misses 15 % of the probes and signals fade (6 dB), as in a real store, and
+a pipeline can only come close.
 
 MAC behaviours: "global" keeps a vendor address all day; "ios" draws a new random
 (locally administered) address and restarts its sequence numbers at every scan;
@@ -212,23 +214,24 @@ class Generator:
             if person.mac_kind == "ios":
                 person.seq = rng.randrange(4096)
         ssids = [b""] + ([person.ssid.encode()] if person.ssid else [])
-        written = 0
+        sent = 0
         for n, ssid in enumerate(ssids):
             for repeat in range(2):
                 when = t + n * 0.03 + repeat * 0.012
-                heard = []
+                ideal = []
                 for sensor in spec.sensors:
+                    level = person.base_rssi[sensor] + rng.uniform(-2, 2)
+                    ideal.append(round(level))
                     if spec.noise and rng.random() < 0.15:
-                        continue
-                    fade = rng.gauss(0, 6) if spec.noise else rng.uniform(-2, 2)
-                    rssi = round(max(-95, min(-20, person.base_rssi[sensor] + fade)))
-                    heard.append(rssi)
+                        continue  # missed by this sensor
+                    fade = rng.gauss(0, 6) if spec.noise else 0.0
+                    rssi = round(max(-95, min(-20, level + fade)))
                     out[sensor].append((when, self._probe(person, ssid, rssi, freq)))
-                if heard:
-                    person.probes.append((when, max(heard)))
-                    written += 1
+                sent += 1
+                # the truth is what the phone did, whatever the sensors heard
+                person.probes.append((when, max(ideal)))
                 person.seq = (person.seq + 1) % 4096
-        return written
+        return sent
 
     def _probe(self, person: Person, ssid: bytes, rssi: int, freq: int) -> bytes:
         radiotap = _RT.pack(0, 0, RT_LEN, _RT_PRESENT, 0, freq, 0x00A0, rssi, 0)
@@ -284,20 +287,22 @@ class Generator:
             else:
                 v.klass = "visitor"
         customer = [v for v in visits if v.klass == "visitor"]
+        visitors = {v.person for v in customer}
         dwell = sorted(v.dwell_s for v in customer)
         return {
             "spec": asdict(spec),
             "daily": {
-                "visitors": len({v.person for v in customer}),
+                "visitors": len(visitors),
                 "visits": len(customer),
-                "passersby": len({v.person for v in visits if v.klass == "passerby"}),
+                # people only ever seen passing that day (a visitor who also passed is a visitor)
+                "passersby": len({v.person for v in visits if v.klass == "passerby"} - visitors),
                 "staff_or_fixed": len(staff),
                 "dwell_buckets": _buckets(dwell),
                 "dwell_p50_s": _quantile(dwell, 0.5),
                 "dwell_p90_s": _quantile(dwell, 0.9),
             },
             "people": len(self.people),
-            "probe_requests": sum(len(p.probes) for p in self.people),
+            "probe_requests": sum(len(p.probes) for p in self.people),  # sent (heard: see the captures)
             "visits": [asdict(v) for v in visits],
         }
 

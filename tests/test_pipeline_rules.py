@@ -1,0 +1,366 @@
+"""The pipeline's rules on tiny hand-made sighting tables, with hand-computed answers:
+gap splitting at the threshold, passers-by by signal and by dwell, staff by length
+and by closed hours, midnight crossing, duplicate folding, k-suppression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
+from footfall.config import load_settings
+from footfall.pipeline import runner
+
+from conftest import run_footfall
+
+PRAGUE = ZoneInfo("Europe/Prague")
+DAY = date(2024, 5, 14)  # a Tuesday; Prague is UTC+2
+MINUTE = timedelta(minutes=1)
+
+
+def local(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=PRAGUE)
+
+
+@dataclass
+class S:
+    """One sighting."""
+
+    ts: datetime
+    device: int
+    rssi: int | None = -50
+    sensor: str = "s1"
+    seq: int | None = None
+    randomized: bool = False
+
+
+def seen(device: int, start: datetime, end: datetime, every: timedelta = 2 * MINUTE, **kwargs) -> list[S]:
+    """Sightings of one device from start to end inclusive, every `every`."""
+    out, t = [], start
+    while t <= end:
+        out.append(S(t, device, **kwargs))
+        t += every
+    if out[-1].ts != end:
+        out.append(S(end, device, **kwargs))
+    return out
+
+
+CONFIG = """
+[privacy]
+k = {k}
+[visits]
+gap_min = 15
+min_dwell_min = 5
+rssi_threshold_dbm = -70
+staff_daily_hours = 6
+[stores.shop]
+timezone = "Europe/Prague"
+{hours}
+[stores.shop.sensors.s1]
+[stores.shop.sensors.s2]
+rssi_threshold_dbm = -60
+"""
+
+
+def write(data: Path, sightings: list[S], store: str = "shop", name: str = "part-test-0.parquet") -> None:
+    """Writes sightings as the collector would (partitioned by Prague's local date)."""
+    by_date: dict[str, list[S]] = {}
+    for s in sightings:
+        by_date.setdefault(s.ts.astimezone(PRAGUE).date().isoformat(), []).append(s)
+    for day, rows in by_date.items():
+        folder = data / "sightings" / f"store={store}" / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(
+            [
+                {
+                    "ts": s.ts.astimezone(UTC),
+                    "sensor": s.sensor,
+                    "device": s.device,
+                    "randomized": s.randomized,
+                    "rssi": s.rssi,
+                    "freq_mhz": 2437,
+                    "seq": s.seq if s.seq is not None else i % 4096,
+                    "directed": False,
+                    "ie_hash": 1,
+                    "epoch": day,
+                }
+                for i, s in enumerate(rows)
+            ],
+            schema=SIGHTINGS_SCHEMA,
+        )
+        pq.write_table(table, folder / name)
+
+
+def config(k: int = 1, hours: str | None = "09:00-20:00") -> str:
+    return CONFIG.format(k=k, hours=f'opening_hours = "{hours}"' if hours else "")
+
+
+def run_pipeline(
+    tmp_path: Path, sightings: list[S], k: int = 1, hours: str | None = "09:00-20:00", **plan
+) -> dict[str, list[dict]]:
+    (tmp_path / "footfall.toml").write_text(config(k, hours))
+    data = tmp_path / "data"
+    write(data, sightings)
+    settings = load_settings(tmp_path / "footfall.toml")
+    report = runner.run(settings, runner.plan(settings, **plan))
+    assert not report.errors, report.errors
+    return outputs(data)
+
+
+def outputs(data: Path) -> dict[str, list[dict]]:
+    import duckdb
+
+    found = {}
+    for dataset in ("visits", *(f"marts/{m}" for m in ("daily", "hourly", "dwell", "occupancy", "sensor_health"))):
+        if any((data / dataset).rglob("*.parquet")):
+            query = f"select * from read_parquet('{data / dataset}/**/*.parquet', hive_partitioning=true)"
+            found[dataset] = duckdb.sql(query).to_arrow_table().to_pylist()
+        else:
+            found[dataset] = []
+    return found
+
+
+def visits_of(result: dict, device: int) -> list[dict]:
+    return sorted((v for v in result["visits"] if v["device_key"] == device), key=lambda v: v["first_seen"])
+
+
+def test_a_gap_of_exactly_the_threshold_does_not_split(tmp_path: Path) -> None:
+    t = local(10)
+    result = run_pipeline(
+        tmp_path,
+        [
+            *(S(t + offset, 1) for offset in (0 * MINUTE, 15 * MINUTE, 30 * MINUTE)),
+            *(S(t + offset, 2) for offset in (0 * MINUTE, 15 * MINUTE + timedelta(microseconds=1), 20 * MINUTE)),
+        ],
+    )
+    assert [v["dwell_s"] for v in visits_of(result, 1)] == [1800.0]
+    assert [v["sightings"] for v in visits_of(result, 1)] == [3]
+    second = visits_of(result, 2)
+    assert [v["sightings"] for v in second] == [1, 2]
+    assert second[1]["dwell_s"] == pytest.approx(5 * 60 - 1e-6)
+
+
+def test_passers_by_by_signal_per_sensor_and_by_dwell(tmp_path: Path) -> None:
+    t = local(11)
+    sightings = (
+        seen(1, t, t + 20 * MINUTE, rssi=-71)  # weaker than s1's -70: outside
+        + seen(2, t, t + 20 * MINUTE, rssi=-70)  # exactly the threshold: inside
+        + seen(3, t, t + 20 * MINUTE, rssi=-65, sensor="s2")  # s2's threshold is -60: outside
+        + seen(4, t, t + 20 * MINUTE, rssi=-65, sensor="s1")  # the same signal at s1: inside
+        + seen(5, t, t + 5 * MINUTE - timedelta(seconds=1), every=MINUTE)  # 4:59 < 5 min: passing
+        + seen(6, t, t + 5 * MINUTE, every=MINUTE)  # exactly 5 min: a visit
+        + [S(t, 7, rssi=-80, sensor="s1"), S(t + 10 * MINUTE, 7, rssi=-55, sensor="s2")]  # inside at s2
+    )
+    result = run_pipeline(tmp_path, sightings)
+    classes = {v["device_key"]: v["class"] for v in result["visits"]}
+    assert classes == {
+        1: "passerby",
+        2: "visitor",
+        3: "passerby",
+        4: "visitor",
+        5: "passerby",
+        6: "visitor",
+        7: "visitor",
+    }
+    assert visits_of(result, 7)[0]["peak_rssi"] == -55
+
+
+def test_staff_by_daily_length_and_by_closed_hours(tmp_path: Path) -> None:
+    sightings = (
+        seen(1, local(10), local(16, 1))  # 6 h 01: staff
+        + seen(2, local(10), local(15, 59))  # 5 h 59: a (long) visitor
+        + seen(3, local(9), local(12, 1))
+        + seen(3, local(13), local(16))  # 3:01 + 3:00 > 6 h: staff
+        + seen(4, local(8, 40), local(10))  # inside 20 min before opening: staff
+        + seen(5, local(8, 50), local(10))  # 10 min before opening: a visitor who came early
+        + seen(6, local(19, 30), local(20, 14))  # 14 min after closing: a visitor
+        + seen(7, local(19, 30), local(20, 16))  # 16 min after closing: staff
+        + seen(8, local(2), local(3), rssi=-85)  # outside at night: a passer-by, not staff
+    )
+    result = run_pipeline(tmp_path, sightings)
+    classes = {device: {v["class"] for v in visits_of(result, device)} for device in range(1, 9)}
+    assert classes == {
+        1: {"staff"},
+        2: {"visitor"},
+        3: {"staff"},
+        4: {"staff"},
+        5: {"visitor"},
+        6: {"visitor"},
+        7: {"staff"},
+        8: {"passerby"},
+    }
+    (daily,) = result["marts/daily"]
+    assert (daily["visitors"], daily["passersby"]) == (3, 1), "staff never count as customers"
+
+
+def test_a_visit_crossing_midnight_belongs_to_the_day_it_started(tmp_path: Path) -> None:
+    next_day = DAY + timedelta(days=1)
+    sightings = seen(1, local(23, 50), local(0, 20, day=next_day)) + seen(
+        2, local(10, 0, day=next_day), local(10, 30, day=next_day)
+    )
+    result = run_pipeline(tmp_path, sightings, hours="08:00-02:00")  # a late-night shop
+    by_date = {(v["date"], v["device_key"]): v for v in result["visits"]}
+    assert set(by_date) == {(DAY, 1), (next_day, 2)}
+    assert by_date[(DAY, 1)]["dwell_s"] == 30 * 60
+    days = {row["date"]: row for row in result["marts/daily"]}
+    assert days[DAY]["visitors"] == 1 and days[next_day]["visitors"] == 1
+
+
+def test_the_same_frame_heard_by_two_sensors_is_folded(tmp_path: Path) -> None:
+    t = local(12)
+    sightings = [
+        S(t, 1, rssi=-75, sensor="s1", seq=100),
+        S(t + timedelta(milliseconds=300), 1, rssi=-50, sensor="s2", seq=100),  # the same frame, s2 inside
+        S(t + 6 * MINUTE, 1, rssi=-75, sensor="s1", seq=101),
+        S(t + 6 * MINUTE + timedelta(seconds=4), 1, rssi=-74, sensor="s2", seq=101),  # 4 s: folded
+        S(t + 8 * MINUTE, 1, rssi=-75, sensor="s1", seq=102),
+        S(t + 8 * MINUTE + timedelta(seconds=6), 1, rssi=-74, sensor="s2", seq=102),  # 6 s: another frame
+    ]
+    result = run_pipeline(tmp_path, sightings)
+    (visit,) = visits_of(result, 1)
+    assert visit["sightings"] == 4
+    assert visit["peak_rssi"] == -50 and visit["class"] == "visitor"
+    assert visit["first_seen"] == t.astimezone(UTC)
+
+
+@pytest.mark.parametrize(("visitors", "k", "shown"), [(4, 5, None), (5, 5, 5), (6, 5, 6), (0, 1, 0), (1, 2, None)])
+def test_k_suppression_boundaries(tmp_path: Path, visitors: int, k: int, shown: int | None) -> None:
+    t = local(14)
+    sightings = [s for d in range(visitors) for s in seen(d + 1, t, t + 10 * MINUTE)]
+    sightings += seen(100, t, t + MINUTE, rssi=-90)  # a passer-by, so the day has sightings
+    result = run_pipeline(tmp_path, sightings, k=k)
+    (daily,) = result["marts/daily"]
+    assert daily["visitors"] == shown
+    assert daily["suppressed"] is (k > 1), "the single passer-by is below any k > 1"
+    if shown is None:
+        assert daily["suppressed"] is True and daily["capture_rate"] is None and daily["dwell_p50_s"] is None
+    occupied = [row for row in result["marts/occupancy"] if row["ts"] == (t + 5 * MINUTE).astimezone(UTC)]
+    assert occupied[0]["present"] == shown
+
+
+def test_daily_dwell_hourly_and_occupancy_figures(tmp_path: Path) -> None:
+    sightings = (
+        seen(1, local(10), local(10, 30))  # 30 min
+        + seen(2, local(10, 10), local(10, 20))  # 10 min
+        + seen(3, local(10, 50), local(12, 10))  # 80 min, two hours
+        + seen(1, local(15), local(15, 7))  # the first comes back: a second visit, 7 min
+        + seen(4, local(10, 5), local(10, 6), rssi=-80)  # a passer-by at 10:05
+        + seen(5, local(13), local(13, 1), rssi=-80)  # and one at 13:00
+    )
+    result = run_pipeline(tmp_path, sightings)
+    (daily,) = result["marts/daily"]
+    assert (daily["visitors"], daily["visits"], daily["passersby"]) == (3, 4, 2)
+    assert daily["capture_rate"] == pytest.approx(3 / 5)
+    assert daily["dwell_p50_s"] == pytest.approx((600 + 1800) / 2)  # dwell: 420, 600, 1800, 4800
+    assert daily["dwell_p90_s"] == pytest.approx(1800 + 0.7 * 3000)
+    dwell = {row["bucket"]: row["visits"] for row in result["marts/dwell"]}
+    assert dwell == {"<5m": 0, "5-20m": 2, "20-60m": 1, "1-6h": 1, "6h+": 0}
+    hours = {row["hour"]: row for row in result["marts/hourly"]}
+    assert len(hours) == 24
+    assert (hours[10]["arrivals"], hours[10]["visitors"], hours[10]["passersby"]) == (3, 3, 1)
+    assert (hours[11]["arrivals"], hours[11]["visitors"]) == (0, 1)
+    assert (hours[12]["visitors"], hours[13]["passersby"], hours[15]["arrivals"]) == (1, 1, 1)
+    assert hours[10]["capture_rate"] == pytest.approx(3 / 4)
+    occupancy = {row["ts"].astimezone(PRAGUE).strftime("%H:%M"): row["present"] for row in result["marts/occupancy"]}
+    assert len(occupancy) == 288
+    assert occupancy["09:55"] == 0 and occupancy["10:00"] == 1 and occupancy["10:10"] == 2
+    assert occupancy["10:20"] == 2 and occupancy["10:25"] == 1 and occupancy["10:30"] == 1
+    assert occupancy["10:35"] == 0 and occupancy["10:50"] == 1 and occupancy["12:10"] == 1 and occupancy["12:15"] == 0
+
+
+def test_marts_hold_no_device_identifier(tmp_path: Path) -> None:
+    result = run_pipeline(tmp_path, seen(1, local(10), local(10, 30)), k=1)
+    for mart in ("daily", "hourly", "dwell", "occupancy", "sensor_health"):
+        for row in result[f"marts/{mart}"]:
+            assert not {"device", "device_key", "ie_hash", "seq"} & set(row), mart
+
+
+def test_the_same_run_twice_gives_identical_files(tmp_path: Path) -> None:
+    sightings = seen(1, local(10), local(10, 30)) + seen(2, local(11), local(11, 40), rssi=-80)
+    run_pipeline(tmp_path, sightings, start=DAY)
+    files = sorted((tmp_path / "data").rglob("part-0.parquet"))
+    first = {f: f.read_bytes() for f in files}
+    settings = load_settings(tmp_path / "footfall.toml")
+    runner.run(settings, runner.plan(settings, start=DAY))
+    assert {f: f.read_bytes() for f in sorted((tmp_path / "data").rglob("part-0.parquet"))} == first
+
+
+def test_new_sightings_replace_the_days_outputs_whole(tmp_path: Path) -> None:
+    result = run_pipeline(tmp_path, seen(1, local(10), local(10, 30)))
+    assert len(result["visits"]) == 1
+    write(tmp_path / "data", seen(2, local(12), local(12, 20)), name="part-later-0.parquet")
+    settings = load_settings(tmp_path / "footfall.toml")
+    work = runner.plan(settings)
+    assert [d.date for d in work.targets] == [DAY], "only the changed day"
+    runner.run(settings, work)
+    after = outputs(tmp_path / "data")
+    assert sorted(v["device_key"] for v in after["visits"]) == [1, 2]
+    assert [row["visitors"] for row in after["marts/daily"]] == [2]
+    assert len(list((tmp_path / "data" / "visits").rglob("*.parquet"))) == 1
+    assert runner.plan(settings).targets == [], "nothing new now"
+
+
+def test_sensor_health_from_heartbeats(tmp_path: Path) -> None:
+    (tmp_path / "footfall.toml").write_text(config())
+    folder = tmp_path / "data" / "heartbeats" / "store=shop" / f"date={DAY}"
+    folder.mkdir(parents=True)
+    minute = local(10).astimezone(UTC)
+    pq.write_table(
+        pa.table(
+            {
+                "minute": [minute, minute, minute + MINUTE],
+                "sensor": ["s1", "s2", "s1"],
+                "frames": [100, 7, 50],
+                "probes": [3, 0, 2],
+            }
+        ),
+        folder / "part-a-0.parquet",
+    )
+    pq.write_table(
+        pa.table({"minute": [minute], "sensor": ["s1"], "frames": [10], "probes": [1]}), folder / "part-b-0.parquet"
+    )
+    result = run_pipeline(tmp_path, seen(1, local(10), local(10, 30)))
+    health = {(r["sensor"], r["minute"]): (r["frames"], r["probes"]) for r in result["marts/sensor_health"]}
+    assert health == {("s1", minute): (110, 4), ("s2", minute): (7, 0), ("s1", minute + MINUTE): (50, 2)}
+
+
+def test_run_command_end_to_end(workspace: Path) -> None:
+    (workspace / "footfall.toml").write_text(config())
+    write(workspace / "data", seen(1, local(10), local(10, 30)) + seen(2, local(11), local(11, 2), rssi=-80))
+    run = run_footfall("run", cwd=workspace)
+    assert run.returncode == 0, run.output
+    text = " ".join(run.stdout.split())
+    assert "shop │ 2024-05-14 │ 1 │ 1 │ 50% │ 30 min" in text
+    assert "data/visits" in text and "data/marts/daily" in text
+    again = run_footfall("run", cwd=workspace)
+    assert again.returncode == 0 and "nothing new" in again.stderr
+
+
+def test_no_sightings_is_a_message_not_an_error(workspace: Path) -> None:
+    run = run_footfall("run", "--date", "2024-01-01", cwd=workspace)
+    assert run.returncode == 0 and "no sightings" in run.stderr
+    assert not (workspace / "data").exists()
+    bad = run_footfall("run", "--date", "2024-13-01", cwd=workspace)
+    assert bad.returncode == 1 and "--date" in bad.stderr
+
+
+def test_a_corrupt_parquet_file_is_named_and_other_days_still_run(workspace: Path) -> None:
+    (workspace / "footfall.toml").write_text(config())
+    other = DAY + timedelta(days=3)
+    write(
+        workspace / "data", seen(1, local(10), local(10, 30)) + seen(2, local(10, day=other), local(10, 30, day=other))
+    )
+    broken = workspace / "data" / "sightings" / "store=shop" / f"date={DAY}" / "part-broken-0.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    run = run_footfall("run", cwd=workspace)
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "part-broken-0.parquet" in errors[0] and "Traceback" not in run.output
+    days = [row["date"] for row in outputs(workspace / "data")["marts/daily"]]
+    assert days == [other]
