@@ -8,8 +8,8 @@ create or replace temp macro micros(ts) as epoch_us(ts);
 -- Integer division of microseconds into bins (quarter hours, 5-minute bins).
 create or replace temp macro bin_of(us, width) as us // width;
 
--- A UTC timestamp from microseconds since 1970.
-create or replace temp macro timestamp_of(us) as to_timestamp(us / 1000000.0);
+-- A UTC timestamp from microseconds since 1970 (exact: no floating point).
+create or replace temp macro timestamp_of(us) as cast(make_timestamp(us) as timestamptz);
 
 -- k-suppression of a mart count: below k (zero included) it becomes null and the
 -- row's `suppressed` flag is set; k = 1 keeps every count, zeros too.

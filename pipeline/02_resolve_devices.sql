@@ -10,7 +10,6 @@ final as (
     select
         store,
         device as device_key,
-        ts,
         ts_us,
         rssi,
         margin,

@@ -2,22 +2,43 @@
 -- store's visit gap (a gap of exactly gap_min does not split). Dwell is last seen
 -- minus first seen. A visit belongs to the store's local day on which it started;
 -- only visits starting on a store-day at hand are kept.
+--
+-- The sightings are first gathered into buckets as wide as the gap (a hash
+-- aggregation): inside a bucket no two sightings can be more than a gap apart, so
+-- only the gaps between a device's consecutive buckets can split a visit, and the
+-- ordered pass runs over buckets, not sightings. The result is exact.
 with
-with_previous_sighting as (
+buckets as (
+    select
+        r.store,
+        r.device_key,
+        bin_of(r.ts_us, st.gap_us) as bucket,
+        min(r.ts_us) as first_us,
+        max(r.ts_us) as last_us,
+        count(*) as sightings,
+        max(r.rssi) as peak_rssi,
+        max(r.margin) as peak_margin,
+        bool_or(r.estimated) as estimated,
+        min(st.gap_us) as gap_us
+    from resolve_devices as r
+    join store_settings as st on st.store = r.store
+    group by r.store, r.device_key, bucket
+),
+
+with_previous_bucket as (
     select
         *,
-        lag(ts_us) over (partition by store, device_key order by ts_us) as previous_us
-    from resolve_devices
+        lag(last_us) over (partition by store, device_key order by first_us) as previous_us
+    from buckets
 ),
 
 numbered_visits as (
     select
-        w.*,
-        sum(case when w.previous_us is null or w.ts_us - w.previous_us > st.gap_us then 1 else 0 end) over (
-            partition by w.store, w.device_key order by w.ts_us rows between unbounded preceding and current row
+        *,
+        sum(case when previous_us is null or first_us - previous_us > gap_us then 1 else 0 end) over (
+            partition by store, device_key order by first_us rows between unbounded preceding and current row
         ) as visit_no
-    from with_previous_sighting as w
-    join store_settings as st on st.store = w.store
+    from with_previous_bucket
 ),
 
 visits as (
@@ -25,13 +46,11 @@ visits as (
         store,
         device_key,
         visit_no,
-        min(ts) as first_seen,
-        max(ts) as last_seen,
-        min(ts_us) as first_us,
-        max(ts_us) as last_us,
-        count(*) as sightings,
-        max(rssi) as peak_rssi,
-        max(margin) as peak_margin,
+        min(first_us) as first_us,
+        max(last_us) as last_us,
+        sum(sightings) as sightings,
+        max(peak_rssi) as peak_rssi,
+        max(peak_margin) as peak_margin,
         bool_or(estimated) as estimated
     from numbered_visits
     group by store, device_key, visit_no
@@ -42,8 +61,8 @@ final as (
         v.store,
         q.date,
         v.device_key,
-        v.first_seen,
-        v.last_seen,
+        timestamp_of(v.first_us) as first_seen,
+        timestamp_of(v.last_us) as last_seen,
         v.first_us,
         v.last_us,
         (v.last_us - v.first_us) / 1e6 as dwell_s,

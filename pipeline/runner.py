@@ -41,8 +41,9 @@ from footfall.pipeline.store_days import (
 )
 
 QUARTER_US = 900_000_000
+BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
+INPUT_DATASETS = ("sightings", "heartbeats")
 BIN_US = 300_000_000
-FOLD_WINDOW_S = 5  # copies of one frame (same device and sequence number) this close fold into one
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
 OUTPUTS = {
     "classify": "visits",
@@ -138,7 +139,6 @@ def settings_digest(settings: Settings, store: str) -> str:
         store_settings.model_dump_json(),
         settings.file.visits.model_dump_json(),
         str(settings.privacy.k),
-        str(FOLD_WINDOW_S),
         macros(),
         *(step.sql for step in steps()),
     ]
@@ -149,38 +149,80 @@ def settings_digest(settings: Settings, store: str) -> str:
 
 
 def run(settings: Settings, work: Plan, progress: Progress | None = None) -> RunReport:
-    """Runs every step over the planned store-days at once and publishes their outputs."""
+    """Runs every step over the planned store-days and publishes their outputs, in
+    batches of about BATCH_ROWS sightings so that memory stays bounded. A batch that
+    fails is run again day by day, so one bad day only costs itself."""
+    report = RunReport()
+    inputs = _Inputs(settings.data_dir)
+    targets = [day for day in work.targets if inputs.day_is_readable(day, report)]
+    batches = _batches(targets, inputs)
+    state = RunState(settings.data_dir)
+    for number, batch in enumerate(batches, 1):
+        label = f"batch {number}/{len(batches)}: " if len(batches) > 1 else ""
+        for done in _run_or_split(settings, batch, inputs, report, progress, label):
+            state.record({day: work.fingerprints[day] for day in done if day in work.fingerprints})
+    return report
+
+
+def _run_or_split(settings, batch, inputs, report, progress, label) -> list[list[StoreDay]]:
     import duckdb
 
-    report = RunReport()
-    targets = _readable_targets(settings, work.targets, report)
-    if not targets:
-        return report
-    temp_dir = settings.data_dir / "_pipeline" / f"tmp-{os.getpid()}"
+    try:
+        _run_batch(settings, batch, inputs, report, progress, label)
+        return [batch]
+    except duckdb.Error as exc:
+        if len(batch) == 1:
+            day = batch[0]
+            report.errors.append(f"store {day.store!r}, {day.date}: the pipeline failed: {_one_line(exc)}")
+            return []
+    done = []
+    for day in batch:
+        done += _run_or_split(settings, [day], inputs, report, progress, label)
+    return done
+
+
+def _batches(targets: list[StoreDay], inputs: _Inputs) -> list[list[StoreDay]]:
+    """Consecutive store-days (by store, then date) of about BATCH_ROWS sightings each."""
+    batches: list[list[StoreDay]] = []
+    rows = 0
+    for day in sorted(targets):
+        size = inputs.rows(day)
+        if not batches or rows + size > BATCH_ROWS:
+            batches.append([])
+            rows = 0
+        batches[-1].append(day)
+        rows += size
+    return batches
+
+
+def _run_batch(settings, batch, inputs, report, progress, label) -> None:
+    import duckdb
+
+    temp_dir = settings.data_dir / "_pipeline" / f"tmp-{os.getpid()}"  # where DuckDB spills
+    temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": _memory_limit(), "temp_directory": str(temp_dir)})
     try:
         con.execute("set TimeZone = 'UTC'")
-        _register_inputs(con, settings, targets)
+        _register_inputs(con, settings, batch, inputs)
         con.execute(macros())
         for step in steps():
             if progress:
-                progress(step.name)
+                progress(f"{label}{step.name}")
             kind = "view" if step.name in VIEW_STEPS else "table"
             sql = f"create temp {kind} {step.name} as\n{step.sql}"
             con.execute(sql, {name: _parameter(settings, name) for name in set(_PARAMETER.findall(step.sql))})
-        report.daily = con.sql("select * from mart_daily order by store, date").to_arrow_table().to_pylist()
+        daily = con.sql("select * from mart_daily order by store, date").to_arrow_table().to_pylist()
+        outputs = []
         for relation, dataset in OUTPUTS.items():
             if progress:
-                progress(f"writing {dataset}")
-            report.outputs += _publish(con, relation, settings.data_dir, dataset, targets)
-    except duckdb.Error as exc:
-        raise FootfallError(f"the pipeline failed: {_one_line(exc)}") from None
+                progress(f"{label}writing {dataset}")
+            outputs += _publish(con, relation, settings.data_dir, dataset, batch)
     finally:
         con.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
-    report.done = targets
-    RunState(settings.data_dir).record({day: work.fingerprints[day] for day in targets if day in work.fingerprints})
-    return report
+    report.daily += daily
+    report.outputs += outputs
+    report.done += batch
 
 
 def _parameter(settings: Settings, name: str) -> object:
@@ -202,40 +244,43 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _readable_targets(settings: Settings, targets: list[StoreDay], report: RunReport) -> list[StoreDay]:
-    """Drops store-days whose own inputs have an unreadable Parquet file (each named
-    in an error); the others run, without the damaged neighbour."""
-    import pyarrow.parquet as pq
+class _Inputs:
+    """The Parquet inputs of store-days, each file's footer read once: its row count,
+    or the reason it cannot be read."""
 
-    readable = []
-    for day in targets:
-        damaged = False
-        for dataset in ("sightings", "heartbeats"):
-            for file in parquet_files(partition(settings.data_dir, dataset, day.store, day.date)):
-                try:
-                    pq.read_metadata(file)
-                except (OSError, pa.ArrowException) as exc:
-                    report.errors.append(
-                        f"{file}: not a readable Parquet file ({_one_line(exc)}); "
-                        f"store {day.store!r}, {day.date} not processed"
-                    )
-                    damaged = True
-        if not damaged:
-            readable.append(day)
-    return readable
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._rows: dict[Path, int | str] = {}
 
+    def check(self, file: Path) -> int | str:
+        if file not in self._rows:
+            import pyarrow.parquet as pq
 
-def _readable(files: list[Path]) -> list[Path]:
-    import pyarrow.parquet as pq
+            try:
+                self._rows[file] = pq.read_metadata(file).num_rows
+            except (OSError, pa.ArrowException) as exc:
+                self._rows[file] = _one_line(exc)
+        return self._rows[file]
 
-    good = []
-    for file in files:
-        try:
-            pq.read_metadata(file)
-        except (OSError, pa.ArrowException):
-            continue
-        good.append(file)
-    return good
+    def day_is_readable(self, day: StoreDay, report: RunReport) -> bool:
+        """False, with one error per damaged file, when the day's own inputs are damaged;
+        its neighbours still run, without the damaged file."""
+        readable = True
+        for dataset in INPUT_DATASETS:
+            for file in parquet_files(partition(self.data_dir, dataset, day.store, day.date)):
+                problem = self.check(file)
+                if isinstance(problem, str):
+                    where = f"store {day.store!r}, {day.date} not processed"
+                    report.errors.append(f"{file}: not a readable Parquet file ({problem}); {where}")
+                    readable = False
+        return readable
+
+    def rows(self, day: StoreDay) -> int:
+        files = parquet_files(partition(self.data_dir, "sightings", day.store, day.date))
+        return sum(count for file in files if isinstance(count := self.check(file), int))
+
+    def files(self, days: list[StoreDay], dataset: str) -> list[Path]:
+        return [file for file in input_files(self.data_dir, days, dataset) if isinstance(self.check(file), int)]
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -249,7 +294,6 @@ STORE_SETTINGS = pa.schema(
         ("min_dwell_us", pa.int64()),
         ("staff_us", pa.int64()),
         ("rssi_threshold_dbm", pa.float64()),
-        ("fold_us", pa.int64()),
     ]
 )
 SENSOR_THRESHOLDS = pa.schema([("store", pa.string()), ("sensor", pa.string()), ("rssi_threshold_dbm", pa.float64())])
@@ -279,10 +323,10 @@ HEARTBEAT_COLUMNS = pa.schema(
 )
 
 
-def _register_inputs(con, settings: Settings, targets: list[StoreDay]) -> None:
-    sightings = _readable(input_files(settings.data_dir, targets, "sightings"))
+def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _Inputs) -> None:
+    sightings = inputs.files(targets, "sightings")
     con.read_parquet([str(f) for f in sightings], hive_partitioning=True).create_view("sightings")
-    heartbeats = _readable(input_files(settings.data_dir, targets, "heartbeats"))
+    heartbeats = inputs.files(targets, "heartbeats")
     if heartbeats:
         con.read_parquet([str(f) for f in heartbeats], hive_partitioning=True).create_view("heartbeats")
     else:
@@ -313,7 +357,6 @@ def _store_settings(settings: Settings, stores: list[str]) -> pa.Table:
                 "min_dwell_us": round(pick("min_dwell_min") * 60e6),
                 "staff_us": round(pick("staff_daily_hours") * 3600e6),
                 "rssi_threshold_dbm": float(pick("rssi_threshold_dbm")),
-                "fold_us": FOLD_WINDOW_S * 1_000_000,
             }
         )
     return pa.Table.from_pylist(rows, schema=STORE_SETTINGS)
