@@ -56,8 +56,11 @@ def test_new_sightings_rerun_the_day_and_its_neighbours(tmp_path: Path) -> None:
     runner.run(settings, runner.plan(settings))
     middle = DAY + timedelta(days=2)
     write(folder / "data", seen(999, local(15, day=middle), local(15, 30, day=middle)), name="part-late-0.parquet")
-    assert [d.date for d in runner.plan(settings).targets] == [middle - timedelta(days=1), middle,
-                                                               middle + timedelta(days=1)]
+    assert [d.date for d in runner.plan(settings).targets] == [
+        middle - timedelta(days=1),
+        middle,
+        middle + timedelta(days=1),
+    ]
 
 
 def test_a_day_whose_data_breaks_the_query_fails_alone(tmp_path: Path) -> None:
