@@ -29,12 +29,13 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
 from footfall.config import Settings, parse_opening_hours
 from footfall.errors import FootfallError
 from footfall.pipeline.store_days import (
     RunState,
     StoreDay,
-    days_with_sightings,
+    days_with_inputs,
     input_files,
     parquet_files,
     partition,
@@ -111,7 +112,7 @@ def plan(
 ) -> Plan:
     """Store-days with sightings, of one store or all; between start and end
     (inclusive) when given, otherwise only those new or changed since the last run."""
-    available = days_with_sightings(settings.data_dir, store)
+    available = days_with_inputs(settings.data_dir, store)
     state = RunState(settings.data_dir)
     digests = {}
     fingerprints = {}
@@ -311,6 +312,7 @@ LOCAL_QUARTERS = pa.schema(
     [("store", pa.string()), ("quarter", pa.int64()), ("date", pa.date32()), ("hour", pa.int32())]
 )
 OCCUPANCY_BINS = pa.schema([("store", pa.string()), ("date", pa.date32()), ("bin_us", pa.int64())])
+SIGHTING_COLUMNS = SIGHTINGS_SCHEMA.append(pa.field("store", pa.string())).append(pa.field("date", pa.date32()))
 HEARTBEAT_COLUMNS = pa.schema(
     [
         ("minute", pa.timestamp("us", tz="UTC")),
@@ -325,7 +327,10 @@ HEARTBEAT_COLUMNS = pa.schema(
 
 def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _Inputs) -> None:
     sightings = inputs.files(targets, "sightings")
-    con.read_parquet([str(f) for f in sightings], hive_partitioning=True).create_view("sightings")
+    if sightings:
+        con.read_parquet([str(f) for f in sightings], hive_partitioning=True).create_view("sightings")
+    else:
+        con.register("sightings", SIGHTING_COLUMNS.empty_table())
     heartbeats = inputs.files(targets, "heartbeats")
     if heartbeats:
         con.read_parquet([str(f) for f in heartbeats], hive_partitioning=True).create_view("heartbeats")

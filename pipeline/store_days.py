@@ -42,21 +42,23 @@ def parquet_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
-def days_with_sightings(data_dir: Path, store: str | None = None) -> list[StoreDay]:
-    """Every store-day that has published sightings (of one store, or all)."""
-    found = []
-    root = data_dir / "sightings"
-    stores = [root / f"store={store}"] if store else sorted(root.glob("store=*"))
-    for store_dir in stores:
-        name = store_dir.name.removeprefix("store=")
-        for day_dir in sorted(store_dir.glob("date=*")):
-            try:
-                day = date.fromisoformat(day_dir.name.removeprefix("date="))
-            except ValueError:
-                continue
-            if parquet_files(day_dir):
-                found.append(StoreDay(name, day))
-    return found
+def days_with_inputs(data_dir: Path, store: str | None = None) -> list[StoreDay]:
+    """Every store-day with published sightings or heartbeats (of one store, or all):
+    a day a sensor was up but heard no phone still gets its (empty) outputs."""
+    found = set()
+    for dataset in INPUTS:
+        root = data_dir / dataset
+        stores = [root / f"store={store}"] if store else sorted(root.glob("store=*"))
+        for store_dir in stores:
+            name = store_dir.name.removeprefix("store=")
+            for day_dir in sorted(store_dir.glob("date=*")):
+                try:
+                    day = date.fromisoformat(day_dir.name.removeprefix("date="))
+                except ValueError:
+                    continue
+                if parquet_files(day_dir):
+                    found.add(StoreDay(name, day))
+    return sorted(found)
 
 
 def input_files(data_dir: Path, days: Iterable[StoreDay], dataset: str) -> list[Path]:

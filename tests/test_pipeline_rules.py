@@ -364,3 +364,22 @@ def test_a_corrupt_parquet_file_is_named_and_other_days_still_run(workspace: Pat
     assert len(errors) == 1 and "part-broken-0.parquet" in errors[0] and "Traceback" not in run.output
     days = [row["date"] for row in outputs(workspace / "data")["marts/daily"]]
     assert days == [other]
+
+
+def test_a_day_with_heartbeats_but_no_phone_still_gets_its_marts(tmp_path: Path) -> None:
+    """The sensor was up and heard beacons, nobody came: zero visitors, not "no data"."""
+    (tmp_path / "footfall.toml").write_text(config(k=1))
+    quiet = DAY + timedelta(days=10)
+    folder = tmp_path / "data" / "heartbeats" / "store=shop" / f"date={quiet}"
+    folder.mkdir(parents=True)
+    minute = local(10, day=quiet).astimezone(UTC)
+    pq.write_table(
+        pa.table({"minute": [minute], "sensor": ["s1"], "frames": [120], "probes": [0]}), folder / "p.parquet"
+    )
+    settings = load_settings(tmp_path / "footfall.toml")
+    report = runner.run(settings, runner.plan(settings))
+    assert not report.errors
+    result = outputs(tmp_path / "data")
+    assert [(r["date"], r["visitors"], r["passersby"]) for r in result["marts/daily"]] == [(quiet, 0, 0)]
+    assert [(r["frames"], r["probes"]) for r in result["marts/sensor_health"]] == [(120, 0)]
+    assert result["visits"] == []
