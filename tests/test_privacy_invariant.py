@@ -106,8 +106,12 @@ def assert_nothing_leaks(root: Path, console: str, macs: set[bytes], ssids: set[
 
 
 def test_real_captures_leave_no_mac_or_ssid_anywhere(workspace: Path) -> None:
+    """Through every tier: sightings, heartbeats, visits, marts, and the run state."""
     run = run_footfall("collect", SHARED_CAPTURES, "--store", "lab", "--sensor", "s1", cwd=workspace)
     assert run.returncode == 0, run.output
+    pipeline = run_footfall("run", cwd=workspace)
+    assert pipeline.returncode == 0, pipeline.output
+    assert any((workspace / "data" / "marts" / "daily").rglob("*.parquet"))
     macs, ssids = set(), set()
     for capture in SHARED_CAPTURES.rglob("*"):
         if capture.suffix in (".pcap", ".pcapng", ".cap"):
@@ -115,7 +119,7 @@ def test_real_captures_leave_no_mac_or_ssid_anywhere(workspace: Path) -> None:
             macs |= found_macs
             ssids |= found_ssids
     assert len(macs) > 10_000 and len(ssids) > 100, "the reference found the addresses and names to look for"
-    assert_nothing_leaks(workspace, run.output, macs, ssids, SHARED_CAPTURES)
+    assert_nothing_leaks(workspace, run.output + pipeline.output, macs, ssids, SHARED_CAPTURES)
 
 
 def test_synthetic_directed_probes_leave_no_ssid(workspace: Path, tmp_path: Path) -> None:
