@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large system-deps venv clean
+.PHONY: demo test bench bench-large eval system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP) system-deps
 # The pipeline on 100 M sightings (generated once into bench/.cache, about 1 GB).
 bench-large: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py --rows 100000000
+
+# Accuracy against ground truth on the real captures (minutes; not part of make test).
+eval: $(STAMP)
+	$(BIN)/python eval/run_eval.py
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so

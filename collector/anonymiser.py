@@ -6,7 +6,7 @@ recompute any pseudonym and nobody without it can reverse one. The element-layou
 signature is keyed the same way (HMAC of a tagged, longer message, so the two can
 never collide). Each distinct address is hashed once per epoch: the per-epoch caches
 turn millions of frames into thousands of HMAC calls. Opted-out devices are dropped
-here, before any column leaves memory.
+here, and so are the store's listed equipment, before any column leaves memory.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from footfall.collector.equipment import EquipmentList
 from footfall.collector.keyed_hash import HashHelper, KeyedHash, mac_to_bytes
 from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
@@ -131,8 +132,11 @@ class Anonymiser:
         salts: SaltStore,
         optout: OptOutList,
         helper: HashHelper | None = None,
+        equipment: EquipmentList | None = None,
     ) -> None:
         self.store = store
+        self._equipment = equipment
+        self.equipment_frames = 0
         self._helper = helper
         self.calendar = calendar
         self._salts = salts
@@ -141,6 +145,11 @@ class Anonymiser:
         self.opted_out_frames = 0
 
     def apply(self, batch: ProbeBatch) -> Sightings:
+        if self._equipment:
+            listed = self._equipment.matches(batch.mac)
+            if listed.any():
+                self.equipment_frames += int(listed.sum())
+                batch = batch.take(np.flatnonzero(~listed))
         dates, epochs = self.calendar.label(batch.ts_us)
         devices = np.empty(len(batch), np.int64)
         layouts = np.empty(len(batch), np.int64)

@@ -22,6 +22,7 @@ import numpy as np
 
 from footfall.collector.anonymiser import Anonymiser
 from footfall.collector.capture_sources import CaptureReader, CaptureSource, full_hash, quick_fingerprint
+from footfall.collector.equipment import EquipmentList
 from footfall.collector.ingest_ledger import IngestLedger
 from footfall.collector.keyed_hash import HashHelper
 from footfall.collector.optout import OptOutList
@@ -62,6 +63,7 @@ class FileReport:
     probes: int = 0
     probes_bad_ies: int = 0
     opted_out: int = 0
+    equipment: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     malformed: Counter[str] = field(default_factory=Counter)
     devices: int = 0
@@ -76,8 +78,8 @@ class FileReport:
 
     @property
     def kept(self) -> int:
-        """Sightings written: probe requests minus opted-out devices."""
-        return self.probes - self.opted_out
+        """Sightings written: probe requests minus opted-out devices and listed equipment."""
+        return self.probes - self.opted_out - self.equipment
 
     @property
     def failed(self) -> bool:
@@ -101,7 +103,9 @@ class Collector:
         self.optout = OptOutList(settings.secrets_dir, settings.optout_path)
         _no_core_dumps()
         self.hash_helper = HashHelper()  # forked now, before any thread exists
-        self.anonymiser = Anonymiser(store, self.calendar, self.salts, self.optout, self.hash_helper)
+        self.anonymiser = Anonymiser(
+            store, self.calendar, self.salts, self.optout, self.hash_helper, EquipmentList(store_settings.equipment)
+        )
         self.ledger = IngestLedger(settings.data_dir, store)
         remove_stale_temporaries(settings.data_dir, store)
 
@@ -155,6 +159,7 @@ class Collector:
         minutes: list[np.ndarray] = []
         devices: list[np.ndarray] = []
         opted_out_before = self.anonymiser.opted_out_frames
+        equipment_before = self.anonymiser.equipment_frames
         first = last = None
         try:
             with CaptureReader(source) as reader:
@@ -188,6 +193,7 @@ class Collector:
             heartbeats.abort()
             raise
         report.opted_out = self.anonymiser.opted_out_frames - opted_out_before
+        report.equipment = self.anonymiser.equipment_frames - equipment_before
         report.devices = len(np.unique(np.concatenate(devices))) if devices else 0
         report.first_ts = _datetime(first)
         report.last_ts = _datetime(last)

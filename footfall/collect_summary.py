@@ -96,4 +96,6 @@ def _notes(report: FileReport) -> list[str]:
         lines.append("malformed: " + ", ".join(f"{count:,} {why}" for why, count in report.malformed.most_common()))
     if report.opted_out:
         lines.append(f"{report.opted_out:,} probe requests of opted-out devices dropped")
+    if report.equipment:
+        lines.append(f"{report.equipment:,} probe requests of the store's listed equipment dropped")
     return lines

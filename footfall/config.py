@@ -82,6 +82,7 @@ class StoreSettings(_Section):
     min_dwell_min: float | None = Field(None, ge=0)
     rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
     staff_daily_hours: float | None = Field(None, gt=0, le=24)
+    equipment: list[str] = Field(default_factory=list)
     sensors: dict[SensorName, SensorSettings] = Field(default_factory=dict)
 
     @field_validator("timezone")
@@ -91,6 +92,15 @@ class StoreSettings(_Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Europe/Prague')") from None
+        return value
+
+    @field_validator("equipment")
+    @classmethod
+    def _valid_equipment(cls, value: list[str]) -> list[str]:
+        from footfall.collector.equipment import parse_prefix
+
+        for entry in value:
+            parse_prefix(entry)
         return value
 
     @field_validator("opening_hours")

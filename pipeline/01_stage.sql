@@ -5,7 +5,8 @@
 -- the same device and sequence number and arrives within 5 seconds (5000000 us) of
 -- its previous copy: the copies fold into the first hearing. Each copy's margin
 -- above the RSSI threshold of the sensor that heard it is kept (the best), so that
--- per-sensor thresholds survive the folding.
+-- per-sensor thresholds survive the folding. A signal above 0 dBm is a corrupt
+-- reading, and counts as no reading.
 --
 -- Folding is a hash aggregation by (device, sequence number, 10-minute bucket),
 -- which needs no sort. It is exact wherever a group's copies lie within the fold
@@ -15,13 +16,15 @@ with
 heard as (
     select
         s.store,
+        s.epoch,
         s.device,
         s.seq,
         micros(s.ts) as ts_us,
-        s.rssi,
-        s.rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) as margin,
+        r.rssi,
+        r.rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) as margin,
         s.randomized
     from sightings as s
+    cross join lateral (select case when s.rssi <= 0 then s.rssi end as rssi) as r
     join store_settings as st on st.store = s.store
     left join sensor_thresholds as t on t.store = s.store and t.sensor = s.sensor
 ),
@@ -29,6 +32,7 @@ heard as (
 bucket_groups as (
     select
         store,
+        epoch,
         device,
         seq,
         bin_of(ts_us, 600000000) as bucket,
@@ -38,7 +42,7 @@ bucket_groups as (
         max(margin) as margin,
         bool_or(randomized) as randomized
     from heard
-    group by store, device, seq, bin_of(ts_us, 600000000)
+    group by store, epoch, device, seq, bin_of(ts_us, 600000000)
 ),
 
 unsure_keys as (
@@ -50,7 +54,7 @@ unsure_keys as (
 ),
 
 sure_frames as (
-    select g.store, g.device, g.seq, g.ts_us, g.rssi, g.margin, g.randomized
+    select g.store, g.epoch, g.device, g.seq, g.ts_us, g.rssi, g.margin, g.randomized
     from bucket_groups as g
     anti join unsure_keys as u on u.store = g.store and u.device = g.device and u.seq = g.seq
 ),
@@ -75,6 +79,7 @@ numbered_copies as (
 unsure_frames as (
     select
         store,
+        epoch,
         device,
         seq,
         min(ts_us) as ts_us,
@@ -82,7 +87,7 @@ unsure_frames as (
         max(margin) as margin,
         bool_or(randomized) as randomized
     from numbered_copies
-    group by store, device, seq, frame_no
+    group by store, epoch, device, seq, frame_no
 ),
 
 final as (

@@ -16,6 +16,7 @@ store-day swaps its outputs at once and never mixes old and new rows.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import secrets
@@ -61,8 +62,18 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Step:
+    """A `NN_name.sql` file (creates the relation `name`), or a `NN_name.py` module
+    whose run(con) does (for what is an algorithm rather than a query)."""
+
     name: str
-    sql: str
+    sql: str | None = None
+    module: str | None = None
+
+    @property
+    def source(self) -> str:
+        if self.sql is not None:
+            return self.sql
+        return resources.files("footfall.pipeline").joinpath(f"{self.module}.py").read_text()
 
 
 @dataclass
@@ -87,13 +98,15 @@ class RunReport:
 
 
 def steps() -> list[Step]:
-    """The pipeline's SQL files, in order (00_macros.sql is set-up, not a step)."""
+    """The pipeline's steps, in file-name order (00_macros.sql is set-up, not a step)."""
     folder = resources.files("footfall.pipeline")
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        match = re.fullmatch(r"\d\d_([a-z_]+)\.sql", entry.name)
-        if match and entry.name != "00_macros.sql":
-            found.append(Step(match.group(1), entry.read_text()))
+        match = re.fullmatch(r"(\d\d_([a-z_]+))\.(sql|py)", entry.name)
+        if not match or entry.name == "00_macros.sql":
+            continue
+        stem, name, kind = match.groups()
+        found.append(Step(name, entry.read_text()) if kind == "sql" else Step(name, module=stem))
     return found
 
 
@@ -141,7 +154,7 @@ def settings_digest(settings: Settings, store: str) -> str:
         settings.file.visits.model_dump_json(),
         str(settings.privacy.k),
         macros(),
-        *(step.sql for step in steps()),
+        *(step.source for step in steps()),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -209,6 +222,10 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
         for step in steps():
             if progress:
                 progress(f"{label}{step.name}")
+            if step.module is not None:
+                importlib.import_module(f"footfall.pipeline.{step.module}").run(con)
+                continue
+            assert step.sql is not None
             kind = "view" if step.name in VIEW_STEPS else "table"
             sql = f"create temp {kind} {step.name} as\n{step.sql}"
             con.execute(sql, {name: _parameter(settings, name) for name in set(_PARAMETER.findall(step.sql))})

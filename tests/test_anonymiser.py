@@ -183,3 +183,22 @@ def test_the_collector_process_writes_no_core_dump(tmp_path: Path) -> None:
 
     with Collector(load_settings(data_dir=tmp_path / "data"), "s", "x"):
         assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
+
+
+def test_listed_equipment_is_dropped_in_memory(workspace: Path, tmp_path: Path) -> None:
+    (workspace / "footfall.toml").write_text('[stores.lab]\nequipment = ["3c:5a:00", "02-11-22-33-44-55"]\n')
+    macs = ["3c:5a:00:00:00:01", "3c:5a:01:00:00:02", "02:11:22:33:44:55", "02:11:22:33:44:56"]
+    probes = [Probe(NOON + i, mac, -50, 2437, i) for i, mac in enumerate(macs * 2)]
+    capture = write_pcap(tmp_path / "c.pcap", 127, [Record(p.ts_us, radiotap(p, dot11_probe(p))) for p in probes])
+    run = run_footfall("collect", capture, "--store", "lab", "--sensor", "x", cwd=workspace)
+    assert run.returncode == 0, run.output
+    assert "4 probe requests of the store's listed equipment dropped" in run.stdout
+    assert "probe requests kept 4" in " ".join(run.stdout.split())
+    assert len(read_sightings(workspace / "data")) == 4
+
+
+@pytest.mark.parametrize("entry", ["3c:5a:0", "zz:00", "", "3c:5a:00:00:00:00:01"])
+def test_equipment_entries_are_validated(workspace: Path, entry: str) -> None:
+    (workspace / "footfall.toml").write_text(f'[stores.lab]\nequipment = ["{entry}"]\n')
+    run = run_footfall("collect", "-", "--store", "lab", "--sensor", "x", cwd=workspace, stdin=b"")
+    assert run.returncode == 1 and "stores.lab.equipment" in run.stderr and "Traceback" not in run.output
