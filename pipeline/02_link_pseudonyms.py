@@ -12,7 +12,10 @@ into estimated devices:
 * a short-lived one joins the best chain of the same element layout (the keyed hash
   of what the chip announces, which survives address changes) that is not in use
   under another address at that moment, was last seen within the store's visit
-  gap, and was heard at a similar signal level (within `RSSI_TOLERANCE_DB`);
+  gap, and was heard at a similar signal level (within three times the spread of
+  that chain's signal so far, between `RSSI_MIN_TOLERANCE_DB` and
+  `RSSI_TOLERANCE_DB`: a steady phone is told apart from its neighbours, a
+  swinging one is still followed);
   sequence numbers that run on across the address change (`SEQ_WINDOW`) are the
   strongest evidence and override the signal test; a chain seen within the same
   burst (`BURST_US`: one scan, sometimes with an address per probe) comes next;
@@ -29,8 +32,9 @@ estimate leans low where many identical phones are present, and high where one
 phone alternates between element layouts (see the README for measured errors).
 
 Only pseudonymous sightings of one epoch are used: nothing here can link across
-epochs, stores or to an address. The output maps each (store, epoch, device) to a
-`device_key` (the first pseudonym of its chain) and says whether it was linked.
+epochs, stores or to an address. The output maps each pseudonym that was linked
+(store, epoch, device) to a `device_key`, the first pseudonym of its chain; a
+pseudonym absent from it is a device of its own.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ import pyarrow as pa
 BURST_US = 1_000_000
 SCAN_US = 5_000_000
 LONG_LIVED_US = 10 * 60_000_000
-RSSI_TOLERANCE_DB = 20.0
+RSSI_TOLERANCE_DB = 20.0  # the most a phone's signal may differ from its chain's
+RSSI_MIN_TOLERANCE_DB = 14.0  # the least: a steady phone still varies a little
+RSSI_PRIOR_SPREAD_DB = 5.0
 SEQ_WINDOW = 64
 GLOBAL_ROTATION_SHARE = 0.5  # above it, "global" addresses of a store-epoch rotate too
 
@@ -70,7 +76,7 @@ select
     max(micros(s.ts)) as last_us,
     arg_min(s.seq, s.ts) as seq_first,
     arg_max(s.seq, s.ts) as seq_last,
-    mode(s.ie_hash) as layout,
+    min(s.ie_hash) as layout,
     max(case when s.rssi <= 0 then s.rssi end) as peak_rssi,
     bool_or(s.randomized) as randomized,
     min(st.gap_us) as gap_us
@@ -88,6 +94,23 @@ class _Chain:
     seq_last: int
     rssi: float
     layout: int
+    spread: float = RSSI_PRIOR_SPREAD_DB  # how much this phone's signal varies, learnt as it goes
+
+    @property
+    def tolerance(self) -> float:
+        return min(RSSI_TOLERANCE_DB, max(RSSI_MIN_TOLERANCE_DB, 3 * self.spread))
+
+    def absorb(self, end_us: int, seq_last: int, rssi: float) -> None:
+        self.last_us = max(self.last_us, end_us)
+        self.seq_last = seq_last
+        if math.isnan(rssi):
+            return
+        if math.isnan(self.rssi):
+            self.rssi = rssi
+            return
+        deviation = abs(rssi - self.rssi)
+        self.spread = 0.8 * self.spread + 0.2 * deviation
+        self.rssi = 0.7 * self.rssi + 0.3 * rssi
 
 
 def link(
@@ -119,10 +142,7 @@ def link(
             if end - start <= LONG_LIVED_US:
                 open_chains.setdefault(int(layout[i]), []).append(chain)
         else:
-            chain.last_us = max(chain.last_us, end)
-            chain.seq_last = int(seq_last[i])
-            if not math.isnan(rssi):
-                chain.rssi = rssi if math.isnan(chain.rssi) else 0.7 * chain.rssi + 0.3 * rssi
+            chain.absorb(end, int(seq_last[i]), rssi)
         out[i] = chain.key
     return out
 
@@ -137,9 +157,9 @@ def _best(candidates: list[_Chain], start: int, seq: int, rssi: float, gap_us: i
         if not continuing and not single_scan:
             continue  # kept its address across scans: it does not rotate per scan
         difference = 0.0 if math.isnan(rssi) or math.isnan(chain.rssi) else abs(rssi - chain.rssi)
-        if not continuing and difference > RSSI_TOLERANCE_DB:
+        if not continuing and difference > chain.tolerance:
             continue
-        score = 3.0 * continuing + 2.0 * (gap <= BURST_US) - difference / RSSI_TOLERANCE_DB - max(gap, 0) / gap_us
+        score = 3.0 * continuing + 2.0 * (gap <= BURST_US) - difference / chain.tolerance - max(gap, 0) / gap_us
         if score > best_score:
             best, best_score = chain, score
     return best
@@ -191,8 +211,9 @@ def links(pseudonyms: pa.Table) -> pa.Table:
 
 
 def run(con) -> None:
-    """The step: reads `stage`, registers `link_pseudonyms`."""
+    """The step: reads the sightings, creates `link_pseudonyms` (linked pseudonyms only)."""
     pseudonyms = con.sql(PSEUDONYMS_SQL).to_arrow_table()
-    con.register("link_pseudonyms_result", links(pseudonyms))
+    linked = links(pseudonyms)
+    con.register("link_pseudonyms_result", linked.filter(linked.column("linked")))
     con.execute("create temp table link_pseudonyms as select * from link_pseudonyms_result")
     con.unregister("link_pseudonyms_result")

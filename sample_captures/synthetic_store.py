@@ -74,6 +74,18 @@ MODELS: dict[str, list[tuple[int, bytes]]] = {
 }
 
 
+# 3 phone families x 8 OS versions, the version showing in the HT capabilities
+PHONE_MODELS = [f"{family}/{version}" for version in range(8) for family in ("phone-a", "phone-b", "phone-c")]
+
+
+def _layout(model: str) -> list[tuple[int, bytes]]:
+    family, _, version = model.partition("/")
+    elements = MODELS[family]
+    if not version:
+        return elements
+    return [(i, bytes([v[0] ^ (int(version) << 4)]) + v[1:] if i == 45 else v) for i, v in elements]
+
+
 @dataclass
 class StoreSpec:
     store: str = "synthetic"
@@ -173,12 +185,17 @@ class Generator:
         for _ in range(spec.fixed_devices):
             self._add("fixed", [(self.day_start, self.day_start + 86400 - 1)], lambda: rng.uniform(-66, -55))
 
+    def _phone_model(self) -> str:
+        """A phone family and one of its OS versions, popular ones more often (the
+        element layouts of a real crowd are many, a few of them common: Zipf)."""
+        return self.rng.choices(PHONE_MODELS, weights=[1 / (rank + 1) for rank in range(len(PHONE_MODELS))])[0]
+
     def _add(self, role: str, intervals: list[tuple[float, float]], level) -> None:
         spec, rng = self.spec, self.rng
         kind = "global"
         if role != "fixed" and rng.random() < spec.randomized_share:
             kind = "ios" if rng.random() < spec.ios_share else "android"
-        model = "laptop" if role == "fixed" else rng.choice(["phone-a", "phone-b", "phone-c"])
+        model = "laptop" if role == "fixed" else self._phone_model()
         ssid = f"HomeNet-{rng.randrange(10**6):06d}" if rng.random() < spec.directed_share else None
         person = Person(len(self.people), role, model, kind, {s: level() for s in spec.sensors}, intervals, ssid)
         person.mac = _oui_mac(rng) if kind == "global" else _random_mac(rng)
@@ -237,7 +254,7 @@ class Generator:
         radiotap = _RT.pack(0, 0, RT_LEN, _RT_PRESENT, 0, freq, 0x00A0, rssi, 0)
         header = b"\x40\x00\x00\x00" + b"\xff" * 6 + person.mac + b"\xff" * 6 + struct.pack("<H", person.seq << 4)
         elements = bytes([0, len(ssid)]) + ssid
-        for element_id, value in MODELS[person.model]:
+        for element_id, value in _layout(person.model):
             elements += bytes([element_id, len(value)]) + value
         return radiotap + header + elements
 
