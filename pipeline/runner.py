@@ -3,12 +3,12 @@
 It is the only Python that touches the data. It registers the inputs as named
 relations (the store-days' sightings and heartbeats, read by DuckDB straight from
 Parquet, and small tables made from the configuration: per-store settings, sensor
-thresholds, the local calendar of each store-day), runs the `.sql` files of this
-folder in order (each creates the relation named after its file), binds the
-parameters they name (`$k`), and writes the outputs:
+thresholds, the local calendar of each store-day), runs the steps of this folder in
+order (each `NN_name.sql` creates the relation `name`; a `NN_name.py` step does so
+in Python), binds the parameters they name (`$k`), and writes the outputs:
 
-    DATA/visits/store=S/date=D/part-0.parquet           from 04_classify.sql
-    DATA/marts/<mart>/store=S/date=D/part-0.parquet      from 05..09_mart_<mart>.sql
+    DATA/visits/store=S/date=D/part-0.parquet           from 05_classify.sql
+    DATA/marts/<mart>/store=S/date=D/part-0.parquet      from 06..10_mart_<mart>.sql
 
 Each output partition is one file, replaced whole with a rename: re-running a
 store-day swaps its outputs at once and never mixes old and new rows.
@@ -16,6 +16,7 @@ store-day swaps its outputs at once and never mixes old and new rows.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import re
@@ -146,8 +147,6 @@ def plan(
 
 def settings_digest(settings: Settings, store: str) -> str:
     """Everything of the configuration and pipeline that shapes a store's outputs."""
-    import hashlib
-
     store_settings = settings.store(store)
     parts = [
         store_settings.model_dump_json(),
