@@ -8,7 +8,8 @@ in time order), then measures in this run, each in its own process:
   footfall   `footfall run --from D1 --to Dn` end to end: every step (stage with
              duplicate folding, devices, visits, classification, the five marts) and
              every output written
-  pandas     the same folding, visits and classification in plain pandas (read the
+  pandas     the same folding, pseudonym linking (the same linker, fed by a pandas
+             group-by), visits and classification in plain pandas (read the
              columns, sort, diff, cumsum, group), no marts
 
 and prints rows per second for both, their ratio, and each one's peak memory.
@@ -99,10 +100,10 @@ def _store_day(rng: np.random.Generator, day: date, target: int) -> pa.Table:
 
 
 PANDAS_VISITS = r"""
-import sys, pandas as pd, pyarrow.dataset as ds
+import importlib, sys, numpy as np, pandas as pd, pyarrow.dataset as ds
 root = sys.argv[1]
 frame = ds.dataset(root + "/sightings", partitioning="hive").to_table(
-    columns=["store", "date", "sensor", "device", "seq", "ts", "rssi"]).to_pandas()
+    columns=["store", "date", "sensor", "device", "seq", "ts", "rssi", "epoch", "ie_hash", "randomized"]).to_pandas()
 frame["ts_us"] = frame["ts"].astype("int64") // 1000 if frame["ts"].dtype.unit == "ns" else frame["ts"].astype("int64")
 # fold copies of a frame: same store, device, sequence number within 5 s of the previous copy
 frame = frame.sort_values(["store", "device", "seq", "ts_us"])
@@ -111,6 +112,22 @@ same = (frame["store"].eq(frame["store"].shift()) & frame["device"].eq(frame["de
 frame["frame_no"] = (~same).cumsum()
 frames = frame.groupby("frame_no").agg(store=("store", "first"), device=("device", "first"),
                                        ts_us=("ts_us", "min"), rssi=("rssi", "max"))
+# devices: the same linker as step 02, on a pandas summary of each pseudonym
+link = importlib.import_module("footfall.pipeline.02_link_pseudonyms").link
+ordered = frame.sort_values("ts_us")
+summary = ordered.groupby(["store", "epoch", "device"], sort=False).agg(
+    first_us=("ts_us", "min"), last_us=("ts_us", "max"), seq_first=("seq", "first"), seq_last=("seq", "last"),
+    layout=("ie_hash", "min"), peak_rssi=("rssi", "max"), randomized=("randomized", "any")).reset_index()
+summary = summary.sort_values(["store", "epoch", "first_us"])
+keys = []
+for _, group in summary.groupby(["store", "epoch"], sort=False):
+    chain = link(group["first_us"].values, group["last_us"].values, group["seq_first"].values,
+                 group["seq_last"].values, group["layout"].values, group["peak_rssi"].astype(float).values,
+                 group["randomized"].values, 15 * 60_000_000)
+    first_member = pd.Series(group["device"].values).groupby(chain).transform("first").values
+    keys.append(pd.Series(first_member, index=group["device"].values))
+device_key = pd.concat(keys)
+frames["device"] = frames["device"].map(device_key[~device_key.index.duplicated()])
 # visits: split where unseen for more than 15 minutes
 frames = frames.sort_values(["store", "device", "ts_us"])
 new = ~(frames["store"].eq(frames["store"].shift()) & frames["device"].eq(frames["device"].shift())
