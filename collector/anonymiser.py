@@ -182,9 +182,6 @@ class Anonymiser:
             distinct_devices=np.concatenate(distinct) if distinct else np.zeros(0, np.int64),
         )
 
-    def epochs_used(self) -> list[str]:
-        return sorted(self._epochs)
-
     def touch_salts(self) -> None:
         """Records the end of this run as the last use of every salt it used."""
         for label in self._epochs:

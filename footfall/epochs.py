@@ -51,11 +51,8 @@ class StoreCalendar:
     def local_dates(self, ts_us: np.ndarray) -> Labelled:
         return self.label(ts_us)[0]
 
-    def epochs(self, ts_us: np.ndarray) -> Labelled:
-        return self.label(ts_us)[1]
-
     def epoch_of(self, label: str) -> Epoch:
-        """The epoch with this label (labels come from epochs())."""
+        """The epoch with this label (labels come from label())."""
         return self._epoch_by_label(label)
 
     def label(self, ts_us: np.ndarray) -> tuple[Labelled, Labelled]:

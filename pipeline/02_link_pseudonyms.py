@@ -93,7 +93,6 @@ class _Chain:
     last_us: int
     seq_last: int
     rssi: float
-    layout: int
     spread: float = RSSI_PRIOR_SPREAD_DB  # how much this phone's signal varies, learnt as it goes
 
     @property
@@ -126,7 +125,7 @@ def link(
     """Chain index of each pseudonym of one store and epoch (inputs sorted by first_us)."""
     single = (last_us - first_us) <= SCAN_US
     global_rotates = bool(single[~randomized].mean() > GLOBAL_ROTATION_SHARE) if (~randomized).any() else True
-    chains: list[_Chain] = []
+    chains = 0
     open_chains: dict[int, list[_Chain]] = {}  # by layout, last seen within the gap
     out = np.empty(len(first_us), np.int64)
     for i in range(len(first_us)):
@@ -137,8 +136,8 @@ def link(
             candidates[:] = [c for c in candidates if start - c.last_us <= gap_us]
             chain = _best(candidates, start, int(seq_first[i]), rssi, gap_us, single_scan=bool(single[i]))
         if chain is None:
-            chain = _Chain(len(chains), end, int(seq_last[i]), rssi, int(layout[i]))
-            chains.append(chain)
+            chain = _Chain(chains, end, int(seq_last[i]), rssi)
+            chains += 1
             if end - start <= LONG_LIVED_US:
                 open_chains.setdefault(int(layout[i]), []).append(chain)
         else:

@@ -35,6 +35,7 @@ from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
 from footfall.config import Settings, parse_opening_hours
 from footfall.errors import FootfallError
 from footfall.pipeline.store_days import (
+    INPUTS,
     RunState,
     StoreDay,
     days_with_inputs,
@@ -45,7 +46,6 @@ from footfall.pipeline.store_days import (
 
 QUARTER_US = 900_000_000
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
-INPUT_DATASETS = ("sightings", "heartbeats")
 BIN_US = 300_000_000
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
 OUTPUTS = {
@@ -283,7 +283,7 @@ class _Inputs:
         """False, with one error per damaged file, when the day's own inputs are damaged;
         its neighbours still run, without the damaged file."""
         readable = True
-        for dataset in INPUT_DATASETS:
+        for dataset in INPUTS:
             for file in parquet_files(partition(self.data_dir, dataset, day.store, day.date)):
                 problem = self.check(file)
                 if isinstance(problem, str):
