@@ -76,6 +76,15 @@ def only_store(config: Path) -> str:
     return next(iter(stores))
 
 
+def beside(config: Path, workdir: Path) -> Path:
+    """A copy of the configuration in the work folder, so that its relative paths (the
+    secrets folder above all) resolve there and no salt is left in the repository."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / config.name
+    copy.write_text(config.read_text())
+    return copy
+
+
 def capture_span(paths: list[Path]) -> tuple[int, int]:
     """First and last frame of a day's captures (microseconds, UTC)."""
     from footfall.collector.probe_parser import ProbeParser
@@ -112,7 +121,7 @@ def truth_bins(csv_path: Path, first: int, last: int) -> dict[int, float]:
 
 
 def brno(workdir: Path) -> list[DayResult]:
-    config = REPO / "eval" / "brno.toml"
+    config = beside(REPO / "eval" / "brno.toml", workdir)
     store = only_store(config)
     days = sorted(
         {
@@ -183,10 +192,19 @@ def brno(workdir: Path) -> list[DayResult]:
     return results
 
 
-def phones(workdir: Path) -> list[tuple[str, int, int]]:
+@dataclass
+class PhoneResult:
+    phone: str
+    devices: int  # distinct estimated devices over the whole file
+    days: int
+    per_day: float  # mean over the file's local days of the devices seen that day
+    addresses: int
+
+
+def phones(workdir: Path) -> list[PhoneResult]:
     from footfall.collector.probe_parser import ProbeParser
 
-    config = REPO / "eval" / "phones.toml"
+    config = beside(REPO / "eval" / "phones.toml", workdir / "phones")
     store = only_store(config)
     results = []
     for capture in sorted((CAPTURES / "labelled-phones").glob("*.pcap")):
@@ -195,12 +213,16 @@ def phones(workdir: Path) -> list[tuple[str, int, int]]:
             "collect", capture, "--config", config, "--data", data, "--store", store, "--sensor", "s1", cwd=workdir
         )
         footfall("run", "--config", config, "--data", data, cwd=workdir)
-        devices = duckdb.sql(
-            f"select count(distinct device_key) from read_parquet('{data}/visits/**/*.parquet', hive_partitioning=true)"
-        ).fetchall()[0][0]
+        visits = f"read_parquet('{data}/visits/**/*.parquet', hive_partitioning = true)"
+        devices, days, per_day = duckdb.sql(
+            f"select (select count(distinct device_key) from {visits}), count(*), avg(devices) "
+            f"from (select date, count(distinct device_key) as devices from {visits} group by date)"
+        ).fetchall()[0]
         parser = ProbeParser()
         addresses = len(set(parser.parse(capture.read_bytes()).batch.mac.tolist()))
-        results.append((capture.stem.removesuffix("_anonymized"), int(devices), addresses))
+        results.append(
+            PhoneResult(capture.stem.removesuffix("_anonymized"), int(devices), int(days), float(per_day), addresses)
+        )
     return results
 
 
@@ -228,7 +250,7 @@ def synthetic(workdir: Path) -> list[tuple[int, int, int]]:
     return results
 
 
-def report(days: list[DayResult], devices: list[tuple[str, int, int]], stores: list[tuple[int, int, int]]) -> bool:
+def report(days: list[DayResult], devices: list[PhoneResult], stores: list[tuple[int, int, int]]) -> bool:
     print("\nBrno lab, people present per 5-minute bin (MAE in people; baselines: MAE)")
     print(f"{'day':12} {'bins':>5} {'truth':>6} {'MAE':>6} {'r':>6} | {'all pseud.':>10} {'global':>7} {'>-70dBm':>8}")
     for d in days:
@@ -258,14 +280,17 @@ def report(days: list[DayResult], devices: list[tuple[str, int, int]], stores: l
         ("pooled r, hourly", hourly, ">=", 0.95),
         ("empty days, mean present", float(np.mean(empty)) if empty else 0.0, "<=", 0.2),
     ]
-    print("\nLabelled phones (truth: 1 device each)")
-    print(f"{'phone':22} {'estimated devices':>18} {'addresses':>10}")
-    for name, estimated, addresses in devices:
-        print(f"{name:22} {estimated:>18} {addresses:>10}")
-    counts = [d for _, d, _ in devices]
+    # A file recorded over several local days is, by the privacy model, one
+    # unlinkable device per day (a new salt each epoch): the targets apply per day.
+    print("\nLabelled phones (truth: 1 device each; one per day, since each day has its own salt)")
+    print(f"{'phone':22} {'days':>5} {'devices':>8} {'per day':>8} {'addresses':>10}")
+    for p in devices:
+        print(f"{p.phone:22} {p.days:>5} {p.devices:>8} {p.per_day:>8.2f} {p.addresses:>10}")
+    per_day = [p.per_day for p in devices]
     checks += [
-        ("phones, median devices", float(statistics.median(counts)), "<=", 1.0),
-        ("phones, mean devices", float(np.mean(counts)), "<=", 2.0),
+        ("phones, median devices per day", float(statistics.median(per_day)), "<=", 1.0),
+        ("phones, mean devices per day", float(np.mean(per_day)), "<=", 2.0),
+        ("phones, mean devices per file", float(np.mean([p.devices for p in devices])), "<=", 2.0),
     ]
     print("\nSynthetic stores, 80 % of phones rotating their address (daily visitors)")
     print(f"{'seed':>5} {'truth':>6} {'estimated':>10} {'error':>7}")

@@ -1,25 +1,34 @@
 -- Occupancy: the estimated number of visitors present in each 5-minute bin of the
--- store's local day (`ts` = bin start, UTC). A visit counts in every bin from the one
--- it started in to the one it ended in. Visits are those of the day (started on it),
--- so the first bins after midnight miss anyone who came the evening before. Counts
--- below $k are suppressed.
+-- store's local day (`ts` = bin start, UTC). A visit counts in the bins whose midpoint
+-- (start + 2:30) falls between its first and last sighting: the count at the middle
+-- of a bin is the best single estimate of the bin's average, where counting every bin
+-- a visit touches would add a person to both bins of each arrival and departure
+-- (a visit of 5 minutes or more always covers one). Visits are those of the day
+-- (started on it), so the first bins after midnight miss anyone who came the evening
+-- before. Counts below $k are suppressed.
 with
 visitor_visits as (
     select
         store,
         date,
-        bin_of(micros(first_seen), 300000000) * 300000000 as enter_us,
-        (bin_of(micros(last_seen), 300000000) + 1) * 300000000 as leave_us
+        -- first bin whose midpoint is at or after first_seen
+        (bin_of(micros(first_seen) - 150000001, 300000000) + 1) * 300000000 as enter_us,
+        -- the bin after the last one whose midpoint is at or before last_seen
+        (bin_of(micros(last_seen) - 150000000, 300000000) + 1) * 300000000 as leave_us
     from classify
     where class = 'visitor'
+),
+
+counted_visits as (
+    select * from visitor_visits where enter_us < leave_us  -- covers a midpoint
 ),
 
 changes as (
     select store, date, bin_us, sum(delta) as delta
     from (
-        select store, date, enter_us as bin_us, 1 as delta from visitor_visits
+        select store, date, enter_us as bin_us, 1 as delta from counted_visits
         union all
-        select store, date, leave_us as bin_us, -1 as delta from visitor_visits
+        select store, date, leave_us as bin_us, -1 as delta from counted_visits
     ) as events
     group by store, date, bin_us
 ),

@@ -269,9 +269,12 @@ def test_daily_dwell_hourly_and_occupancy_figures(tmp_path: Path) -> None:
     assert hours[10]["capture_rate"] == pytest.approx(3 / 4)
     occupancy = {row["ts"].astimezone(PRAGUE).strftime("%H:%M"): row["present"] for row in result["marts/occupancy"]}
     assert len(occupancy) == 288
+    # A visit counts in the bins whose midpoint it covers: 10:00-10:30 is in the bins
+    # 10:00..10:25, 10:10-10:20 in 10:10 and 10:15 (10:22:30 is past its end).
     assert occupancy["09:55"] == 0 and occupancy["10:00"] == 1 and occupancy["10:10"] == 2
-    assert occupancy["10:20"] == 2 and occupancy["10:25"] == 1 and occupancy["10:30"] == 1
-    assert occupancy["10:35"] == 0 and occupancy["10:50"] == 1 and occupancy["12:10"] == 1 and occupancy["12:15"] == 0
+    assert occupancy["10:15"] == 2 and occupancy["10:20"] == 1 and occupancy["10:25"] == 1
+    assert occupancy["10:30"] == 0 and occupancy["10:50"] == 1 and occupancy["12:05"] == 1 and occupancy["12:10"] == 0
+    assert occupancy["15:00"] == 1 and occupancy["15:05"] == 0
 
 
 def test_marts_hold_no_device_identifier(tmp_path: Path) -> None:
