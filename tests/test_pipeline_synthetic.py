@@ -55,3 +55,19 @@ def test_with_missed_probes_and_fading_it_stays_close(tmp_path: Path, seed: int)
     assert abs(got["dwell_p50_s"] - truth["dwell_p50_s"]) <= 60
     summary = json.dumps({"truth": truth["visitors"], "got": got["visitors"]})
     assert got["capture_rate"] is not None, summary
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_phones_rotating_their_address_are_counted_as_people(tmp_path: Path, seed: int) -> None:
+    """A fifth of the phones draw a new address every scan (iOS-like: sequence numbers
+    restart; Android-like: they run on). Counted as addresses each would be tens of
+    visitors; linked, the day stays within 10 % of the people who came. The more
+    phones rotate over a few common layouts, the lower the estimate leans (-5..-11 %
+    with 30 %, about -33 % with 80 %: make eval), as identical phones at a similar
+    signal level fall into one chain."""
+    spec = StoreSpec(visitors=150, passersby=200, staff=3, fixed_devices=2, sensors=("s1", "s2"), randomized_share=0.2)
+    truth = generate(tmp_path, spec, seed=seed)["daily"]
+    (tmp_path / "footfall.toml").write_text((tmp_path / "footfall.toml").read_text() + "\n[privacy]\nk = 1\n")
+    got = _collect_and_run(tmp_path, spec)
+    assert abs(got["visitors"] - truth["visitors"]) <= 0.10 * truth["visitors"], (got["visitors"], truth["visitors"])
+    assert abs(got["visits"] - truth["visits"]) <= 0.15 * truth["visits"], (got["visits"], truth["visits"])
