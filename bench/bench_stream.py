@@ -10,7 +10,7 @@ day. While it runs, the collector's resident memory is sampled from /proc; it
 prints
 
   frames/s sustained   all frames / (first byte written -> process exit)
-  RSS at start / end   the median resident memory over the first and the last day
+  peak RSS, start/end  the highest resident memory sampled over the first and the last day
   peak RSS             the kernel's high-water mark (VmHWM), over the whole run
 
 and, measured in the same run on the same machine, the file mode on the one-day
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import struct
 import subprocess
 import sys
@@ -121,8 +120,8 @@ def soak(path: Path, days: int, frames_per_day: int) -> dict:
     return {
         "frames": frames_per_day * days,
         "seconds": elapsed,
-        "rss_start": statistics.median(first) if first else None,
-        "rss_end": statistics.median(last) if last else None,
+        "rss_start": max(first, default=None),
+        "rss_end": max(last, default=None),
         "peak": max((peak for _, _, peak in samples), default=None),
         "parts": parts,
         "epochs_closed": log.count("is over"),
@@ -143,7 +142,8 @@ def main() -> None:
     mib = lambda kib: f"{kib / 1024:,.0f} MiB" if kib is not None else "?"  # noqa: E731
     print(
         f"footfall collect -   {result['seconds']:6.1f} s  {rate:>10,.0f} frames/s sustained   "
-        f"RSS start {mib(result['rss_start'])}, end {mib(result['rss_end'])}, peak {mib(result['peak'])}   "
+        f"peak RSS first day {mib(result['rss_start'])}, last day {mib(result['rss_end'])}, "
+        f"whole run {mib(result['peak'])}   "
         f"{result['parts']} sightings parts, {result['epochs_closed']} epochs closed while running"
     )
     print(f"footfall collect FILE (one day, reference)  {reference:6.2f} s  {file_rate:>10,.0f} frames/s")

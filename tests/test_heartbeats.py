@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+import struct
+from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
+
+from footfall.collector.capture_sources import CaptureSource
+from footfall.collector.collect import Collector
 from footfall.collector.heartbeats import MAX_FILL_MINUTES, MinuteCounts
 from footfall.collector.probe_parser import MINUTE_RUN
+from footfall.config import load_settings
+
+from capture_builder import Probe, Record, dot11_beacon, dot11_probe, radiotap, write_pcap
 
 
 def runs(*rows: tuple[int, int, int, int]) -> np.ndarray:
@@ -58,3 +67,26 @@ def test_a_clock_jump_is_not_filled_and_a_jump_back_restarts_from_there() -> Non
     got = as_dict(counts)
     assert sorted(got) == [1_000, 1_001, 1_002, 1_003, far]
     assert got[1_002] == (0, 0, 0, None)
+
+
+def test_malformed_frames_are_counted_in_their_minute(tmp_path: Path) -> None:
+    """Hand-built: minute 0 has a good probe and one whose radio header runs past the
+    frame; minute 1 a frame shorter than its 802.11 header, a probe with a damaged
+    element list (kept: its address is intact) and a beacon."""
+    probe = Probe(1_700_000_040_000_000, "3c:5a:00:00:00:01", -50, 2437, 1)  # 22:14:00 UTC
+    good = radiotap(probe, dot11_probe(probe))
+    past_frame = good[:2] + struct.pack("<H", len(good) + 50) + good[4:]
+    short = radiotap(probe, dot11_probe(probe)[:16])
+    bad_elements = radiotap(probe, dot11_probe(probe) + b"\xdd\xff\x00")
+    beacon = radiotap(probe, dot11_beacon())
+    minute = 60_000_000
+    frames = [(0, good), (1, past_frame), (minute, short), (minute + 1, bad_elements), (minute + 2, beacon)]
+    path = write_pcap(tmp_path / "odd.pcap", 127, [Record(probe.ts_us + at, data) for at, data in frames])
+    (tmp_path / "footfall.toml").write_text("")  # data and secrets beside it
+    settings = load_settings(tmp_path / "footfall.toml")
+    with Collector(settings, "s", "x") as collector:
+        assert collector.collect(CaptureSource(str(path), path)).status == "ok"
+    rows = pq.read_table(tmp_path / "data" / "heartbeats").to_pylist()
+    got = {int(r["minute"].timestamp()) // 60: (r["frames"], r["probes"], r["malformed"], r["drops"]) for r in rows}
+    first = probe.ts_us // minute
+    assert got == {first: (2, 1, 1, None), first + 1: (3, 1, 1, None)}

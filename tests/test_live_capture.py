@@ -58,11 +58,13 @@ def sightings(data: Path) -> list[tuple]:
     ).fetchall()
 
 
-def sniff(tmp_path: Path, opened_socket, *, stop_after: float | None = None, linktype: int | None = None):
+def sniff(
+    tmp_path: Path, opened_socket, *, stop_after: float | None = None, linktype: int | None = None, endless=False
+):
     """The live loop over an opened socket; with stop_after, SIGTERM arrives then."""
     logs: list[str] = []
     with Collector(settings(tmp_path, "live"), "lab", "s1") as collector, StopSignals() as stop:
-        source = PacketCapture(opened_socket, "--live test0", linktype=linktype)
+        source = PacketCapture(opened_socket, "--live test0", linktype=linktype, endless=endless)
         policy = RollPolicy(60, 40)
         engine = StreamCollector(collector, source.name, policy, channels=PLAN, reports_drops=True, log=logs.append)
         if stop_after is not None:
@@ -125,6 +127,13 @@ class _FailingSocket(ObjectPipe[object]):
     def select(sockets, remain=None):
         time.sleep(0.05)
         raise RuntimeError("device 3c:5a:10:00:00:01 vanished")
+
+
+def test_an_interface_that_goes_away_is_an_error_after_its_frames_are_written(tmp_path: Path, capture: Path) -> None:
+    expected = file_mode(tmp_path, capture)
+    report, _, _ = sniff(tmp_path, PcapReader(str(capture)), endless=True)
+    assert report.failed and report.error == "--live test0: the capture stopped: the interface went down or away"
+    assert sightings(tmp_path / "live") == expected
 
 
 def test_a_failing_capture_is_an_error_without_any_address(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ import struct
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_privacy_invariant import _macs_and_ssids, assert_nothing_leaks
@@ -271,3 +273,30 @@ def test_a_fifo_is_collected_as_a_stream(workspace: Path, tmp_path: Path) -> Non
     assert process.returncode == 0, err
     assert "collecting" in err.decode() and "probe requests kept 12" in " ".join(out.decode().split())
     assert len(visible_parts(workspace / "data" / "sightings")) >= 4  # 12 sightings, a part per 3
+
+
+def test_the_pipeline_reads_a_running_sensors_parts_and_older_heartbeats(workspace: Path, synthetic_day: Path) -> None:
+    """Sensor health from the stream's heartbeat: every minute of the span, the quiet ones
+    as suppressed zeros (not missing); a heartbeat file of an earlier collector (without
+    the newer columns) is read beside them."""
+    args = ("--config", synthetic_day / "footfall.toml", "--store", "synthetic", "--sensor", "s1", "--data", "data")
+    stream = Collecting(workspace, *args)
+    stream.write((synthetic_day / "s1.pcap").read_bytes())
+    assert stream.finish()[0] == 0
+    minutes = heartbeats(workspace / "data")
+    first = min(minutes)
+    old = workspace / "data" / "heartbeats" / "store=synthetic" / "date=2024-05-14" / "part-older-0.parquet"
+    minute = datetime.fromtimestamp((first + 600) * 60, UTC)
+    pq.write_table(pa.table({"minute": [minute], "sensor": ["s0"], "frames": [100], "probes": [9]}), old)
+
+    run = run_footfall("run", *args[:-4], "--data", "data", cwd=workspace)
+    assert run.returncode == 0, run.output
+    health = duckdb.sql(
+        "select sensor, epoch_us(minute) // 60000000, frames, probes, suppressed from "
+        f"read_parquet('{workspace}/data/marts/sensor_health/**/*.parquet')"
+    ).fetchall()
+    ours = {m: (f, p, s) for sensor, m, f, p, s in health if sensor == "s1"}
+    assert set(ours) == set(minutes)
+    quiet = [m for m, counts in minutes.items() if counts == (0, 0, 0)]
+    assert quiet and all(ours[m] == (None, None, True) for m in quiet)
+    assert [(f, p) for sensor, _, f, p, _ in health if sensor == "s0"] == [(100, 9)]
