@@ -165,9 +165,10 @@ class StreamCollector:
             self._tail = bytes(view[pos:])
             view.release()
 
-    def add_drops(self, count: int) -> None:
-        """Frames the capture dropped, counted in the current minute."""
-        self.minutes.add_drops(self._now_us(self.clock()) // MINUTE_US, count)
+    def add_drops(self, count: int | None) -> None:
+        """Frames the capture dropped (None: the source cannot tell), counted in the current minute."""
+        if count:
+            self.minutes.add_drops(self._now_us(self.clock()) // MINUTE_US, count)
 
     def _count_minutes(self) -> None:
         runs = self.parser.take_minutes()
@@ -367,15 +368,11 @@ def run_stream(engine: StreamCollector, source: ByteSource, stop: StopSignals) -
             if data is None:
                 break
             engine.feed(data)
-            drops = source.drops()
-            if drops:
-                engine.add_drops(drops)
+            engine.add_drops(source.drops())
             engine.tick()
         if stop.received is not None:
             engine.feed(source.drain())
-            drops = source.drops()
-            if drops:
-                engine.add_drops(drops)
+            engine.add_drops(source.drops())
     except CaptureError as exc:
         error = str(exc)
     except BaseException:
