@@ -188,7 +188,7 @@ def test_a_signal_mid_stream_keeps_everything_received_and_exits_0(
 def test_kill_9_loses_at_most_the_open_part_and_leaves_no_half_file(workspace: Path) -> None:
     header, records = pcap_records(BRNO)
     roll = 1_500
-    stream = Collecting(workspace, *STORE, "--data", "stream", "--roll-rows", str(roll))
+    stream = Collecting(workspace, *STORE, "--data", "stream", "--roll-rows", str(roll), "--roll-seconds", "3600")
     stream.write(header + b"".join(records[:10_000]))  # every record is a probe request
     deadline = time.monotonic() + 60
     while len(visible_parts(workspace / "stream" / "sightings")) < 10_000 // roll and time.monotonic() < deadline:

@@ -83,7 +83,7 @@ def replay(path: Path, clock: Clock, read_end: int, write_end: int, idle_minutes
         time.sleep(0.01)
     for _ in range(idle_minutes):
         clock.now += timedelta(minutes=1)
-        time.sleep(0.4)  # the collector's read times out and it looks at the clock
+        time.sleep(0.6)  # the collector's read times out and it looks at the clock
     if probe is not None:
         probe()
     os.close(write_end)
