@@ -42,6 +42,7 @@ test: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/bench_collect.py
 	$(BIN)/python bench/bench_collect.py --frames 4000000 --repeat 1 --skip-tshark
+	$(BIN)/python bench/bench_stream.py --days 5
 	$(BIN)/python bench/bench_pipeline.py --rows 10000000
 
 # The pipeline on 100 M sightings (generated once into bench/.cache, about 1 GB).

@@ -86,11 +86,14 @@ typedef struct {
 #define F_DIRECTED 0x02
 #define F_BAD_IES 0x04
 
-/* frames and probe requests per UTC minute, as runs (frames arrive in time order) */
+/* frames, probe requests and malformed frames per UTC minute, as runs (frames
+ * arrive in time order); the padding keeps the record 24 bytes on every ABI */
 typedef struct {
     int64_t minute;
     uint32_t frames;
     uint32_t probes;
+    uint32_t malformed;
+    uint32_t unused;
 } MinuteRun;
 
 typedef struct {
@@ -355,8 +358,16 @@ static int count_minute(Parser *P, int64_t ts_us) {
     P->run.minute = minute;
     P->run.frames = 1;
     P->run.probes = 0;
+    P->run.malformed = 0;
+    P->run.unused = 0;
     P->have_run = 1;
     return 1;
+}
+
+/* A malformed frame: counted by reason, and in its minute for the heartbeat. */
+static inline void malformed(Parser *P, int counter, int in_minute) {
+    P->counters[counter]++;
+    if (in_minute) P->run.malformed++;
 }
 
 static void parse_frame(Parser *P, uint32_t linktype, int iface_fcs, const uint8_t *f, uint32_t caplen,
@@ -377,24 +388,24 @@ static void parse_frame(Parser *P, uint32_t linktype, int iface_fcs, const uint8
         return;
     }
     if (rc == -2) { P->counters[C_UNSUPPORTED_LINK]++; return; }
-    if (rc < 0) { P->counters[C_BAD_RADIO_HEADER]++; return; }
+    if (rc < 0) { malformed(P, C_BAD_RADIO_HEADER, in_minute); return; }
 
     const uint8_t *w = f + r.hdr_len;
     uint32_t len = caplen - r.hdr_len;
-    if (len < 2) { P->counters[C_SHORT_FRAME]++; return; }
-    if (r.bad_fcs) { P->counters[C_BAD_FCS]++; return; }
+    if (len < 2) { malformed(P, C_SHORT_FRAME, in_minute); return; }
+    if (r.bad_fcs) { malformed(P, C_BAD_FCS, in_minute); return; }
     uint8_t fc0 = w[0], fc1 = w[1];
-    if (fc0 & 3) { P->counters[C_BAD_80211_VERSION]++; return; }
+    if (fc0 & 3) { malformed(P, C_BAD_80211_VERSION, in_minute); return; }
     unsigned type = (fc0 >> 2) & 3, subtype = fc0 >> 4;
     if (!(type == 0 && subtype == 4)) { P->kinds[type * 16 + subtype]++; return; }
 
     uint32_t hdr = (fc1 & 0x80) ? 28 : 24; /* +HTC: 4 bytes of HT control */
     uint32_t body_end = len;
     if (r.fcs_len > 0) {
-        if (len < hdr + (uint32_t)r.fcs_len) { P->counters[C_SHORT_FRAME]++; return; }
+        if (len < hdr + (uint32_t)r.fcs_len) { malformed(P, C_SHORT_FRAME, in_minute); return; }
         body_end = len - (uint32_t)r.fcs_len;
     }
-    if (body_end < hdr) { P->counters[C_SHORT_FRAME]++; return; }
+    if (body_end < hdr) { malformed(P, C_SHORT_FRAME, in_minute); return; }
     if (o->n >= o->cap) return; /* caller sized the buffers; defensive only */
     if (ts_us < 0 || ts_us >= MAX_TS_US) { P->counters[C_BAD_TIMESTAMP]++; return; }
 
@@ -727,8 +738,9 @@ static PyMethodDef Parser_methods[] = {
     {"parse", (PyCFunction)Parser_parse, METH_VARARGS, parse_doc},
     {"counters", (PyCFunction)Parser_counters, METH_NOARGS, "Counters, in the order of COUNTER_NAMES."},
     {"take_minutes", (PyCFunction)Parser_take_minutes, METH_NOARGS,
-     "Frames and probe requests per UTC minute since the last call, as packed (int64 minute,\n"
-     "uint32 frames, uint32 probes) runs; a minute may appear in several runs."},
+     "Frames, probe requests and malformed frames per UTC minute since the last call, as\n"
+     "packed (int64 minute, uint32 frames, uint32 probes, uint32 malformed, uint32 unused)\n"
+     "runs; a minute may appear in several runs."},
     {"kinds", (PyCFunction)Parser_kinds, METH_NOARGS, "Skipped frames by type * 16 + subtype."},
     {NULL, NULL, 0, NULL},
 };

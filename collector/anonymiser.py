@@ -112,6 +112,11 @@ class _EpochKeys:
             return np.array(self._helper.int64s(self._salt, self._hasher, raw), np.int64)
         return np.array(self._hasher.int64s(raw), np.int64)
 
+    @property
+    def devices(self) -> int:
+        """Distinct pseudonyms kept in this epoch so far (opted-out devices excluded)."""
+        return len(self._devices) - len(self._opted_out)
+
     def layouts(self, signatures: np.ndarray) -> np.ndarray:
         distinct, inverse = np.unique(signatures, return_inverse=True)
         cache = self._layouts
@@ -183,9 +188,27 @@ class Anonymiser:
         )
 
     def touch_salts(self) -> None:
-        """Records the end of this run as the last use of every salt it used."""
+        """Records now as the last use of every salt in use."""
         for label in self._epochs:
             self._salts.touch(self.store, self.calendar.epoch_of(label))
+
+    def epochs_in_use(self) -> list[str]:
+        return sorted(self._epochs)
+
+    def retire(self, label: str) -> int:
+        """Forgets an epoch that is over: its key and caches leave memory (a collector
+        that runs for months keeps only the current epoch's), its salt is marked used
+        now, so it is destroyed one grace period later. A late frame of that epoch
+        would load the salt again while it exists. Returns the epoch's device count."""
+        keys = self._epochs.pop(label, None)
+        if keys is None:
+            return 0
+        self._salts.touch(self.store, self.calendar.epoch_of(label))
+        return keys.devices
+
+    def devices(self, label: str) -> int:
+        keys = self._epochs.get(label)
+        return 0 if keys is None else keys.devices
 
     def _keys(self, label: str) -> _EpochKeys:
         keys = self._epochs.get(label)

@@ -23,6 +23,7 @@ import numpy as np
 from footfall.collector.anonymiser import Anonymiser
 from footfall.collector.capture_sources import CaptureReader, CaptureSource, full_hash, quick_fingerprint
 from footfall.collector.equipment import EquipmentList
+from footfall.collector.heartbeats import MinuteCounts, MinuteRows
 from footfall.collector.ingest_ledger import IngestLedger
 from footfall.collector.keyed_hash import HashHelper
 from footfall.collector.optout import OptOutList
@@ -71,7 +72,9 @@ class FileReport:
     last_ts: datetime | None = None
     dates: list[str] = field(default_factory=list)
     parts: list[Path] = field(default_factory=list)
+    published: int | None = None  # a stream's part count (its parts are not listed)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     error: str | None = None
     content_hash: str | None = None
     seconds: float = 0.0
@@ -85,11 +88,23 @@ class FileReport:
     def failed(self) -> bool:
         return self.status == "failed"
 
+    @property
+    def part_count(self) -> int:
+        return len(self.parts) if self.published is None else self.published
+
 
 class Collector:
     """Collects captures for one store and sensor; use as a context manager."""
 
-    def __init__(self, settings: Settings, store: str, sensor: str, *, force: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: str,
+        sensor: str,
+        *,
+        force: bool = False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.sensor = sensor
@@ -97,7 +112,7 @@ class Collector:
         store_settings = settings.store(store)
         self.note = settings.unlisted(store, sensor)
         privacy = settings.privacy
-        self.salts = SaltStore(settings.secrets_dir, timedelta(hours=privacy.salt_grace_hours))
+        self.salts = SaltStore(settings.secrets_dir, timedelta(hours=privacy.salt_grace_hours), clock)
         self.salts.destroy_expired()
         self.calendar = StoreCalendar(store_settings.timezone, privacy.epoch)
         self.optout = OptOutList(settings.secrets_dir, settings.optout_path)
@@ -156,7 +171,7 @@ class Collector:
         parser = ProbeParser()
         sink = SightingsSink(self.settings.data_dir, self.store, self.sensor)
         heartbeats = PartitionedSink(self.settings.data_dir, "heartbeats", self.store, HEARTBEATS_WRITE_SCHEMA)
-        minutes: list[np.ndarray] = []
+        minutes = MinuteCounts()
         devices: list[np.ndarray] = []
         opted_out_before = self.anonymiser.opted_out_frames
         equipment_before = self.anonymiser.equipment_frames
@@ -165,7 +180,7 @@ class Collector:
             with CaptureReader(source) as reader:
                 report.compression = reader.compression
                 for batch in self._batches(reader, parser, report, progress):
-                    minutes.append(parser.take_minutes())
+                    minutes.add_runs(parser.take_minutes())
                     if len(batch) == 0:
                         continue
                     sightings = self.anonymiser.apply(batch)
@@ -177,13 +192,13 @@ class Collector:
                 content_hash = reader.content_hash()
                 if reader.damaged:
                     report.warnings.append(f"{reader.damaged}; frames before the damage were kept")
-            self._account(parser, report)
-            self._check_outcome(parser, report)
+            account(parser, report)
+            check_outcome(parser, report)
             if not self.force and self._mark_duplicate(report, content_hash):
                 sink.abort()
                 return
-            minutes.append(parser.take_minutes())
-            self._write_heartbeats(heartbeats, np.concatenate(minutes))
+            minutes.add_runs(parser.take_minutes())
+            append_heartbeats(heartbeats, self.calendar, minutes.take(), self.sensor)
             report.content_hash = content_hash
             report.dates = sink.dates()
             report.parts = sink.commit(content_hash[:16])
@@ -211,18 +226,6 @@ class Collector:
                 }
             )
 
-    def _write_heartbeats(self, sink: PartitionedSink, runs: np.ndarray) -> None:
-        """Frames and probes per minute (runs of one minute may repeat: summed here)."""
-        if len(runs) == 0:
-            return
-        minute, inverse = np.unique(runs["minute"], return_inverse=True)
-        frames = np.bincount(inverse, weights=runs["frames"]).astype(np.int64)
-        probes = np.bincount(inverse, weights=runs["probes"]).astype(np.int64)
-        dates = self.calendar.local_dates(minute * 60_000_000)
-        for code, label in enumerate(dates.labels):
-            rows = dates.codes == code
-            sink.append(label, heartbeat_table(minute[rows], frames[rows], probes[rows], self.sensor))
-
     def _batches(
         self, reader: CaptureReader, parser: ProbeParser, report: FileReport, progress: Progress | None
     ) -> Iterator[ProbeBatch]:
@@ -235,7 +238,7 @@ class Collector:
                 result = parser.parse(data[pos:], max_rows=BATCH_ROWS)
                 pos += result.consumed
                 reader.consumed(parser.offset)
-                self._check_linktype(parser, reader)
+                check_linktype(parser, reader.source.name)
                 yield result.batch
                 if progress is not None:
                     done = reader.position()
@@ -252,35 +255,52 @@ class Collector:
                 f"the capture ends inside a record ({len(tail)} bytes cut off); every whole frame before it was kept"
             )
 
-    def _check_linktype(self, parser: ProbeParser, reader: CaptureReader) -> None:
-        if parser.format == "pcap":
-            (linktype,) = parser.linktypes
-            if linktype not in SUPPORTED_LINKTYPES:
-                raise CaptureError(f"{reader.source.name}: {unsupported(linktype)}")
 
-    def _account(self, parser: ProbeParser, report: FileReport) -> None:
-        counters = parser.counters()
-        report.format = parser.format if parser.format != "unknown" else None
-        report.linktypes = sorted({SUPPORTED_LINKTYPES.get(lt, str(lt)) for lt in parser.linktypes})
-        report.frames = counters["frames"]
-        report.probes = counters["probes"]
-        report.probes_bad_ies = counters["probes_bad_ies"]
-        report.skipped = parser.skipped_by_kind()
-        for key in ("unsupported_link", "no_timestamp"):
-            if counters[key]:
-                report.skipped[key.replace("_", " ")] += counters[key]
-        report.malformed = Counter({MALFORMED[key]: counters[key] for key in MALFORMED if counters[key]})
+def check_linktype(parser: ProbeParser, name: str) -> None:
+    """A pcap stream has one link type, known from its header: stop at once if it is not 802.11."""
+    if parser.format == "pcap":
+        (linktype,) = parser.linktypes
+        if linktype not in SUPPORTED_LINKTYPES:
+            raise CaptureError(f"{name}: {unsupported(linktype)}")
 
-    def _check_outcome(self, parser: ProbeParser, report: FileReport) -> None:
-        name = report.source
-        if parser.error:
-            kept = f"; the {report.frames:,} frames before it were read" if report.frames else ""
-            report.status, report.error = "failed", f"{name}: {parser.error}{kept}"
-        elif parser.format == "unknown":
-            report.status, report.error = "failed", f"{name}: empty, or too short to be a capture"
-        elif report.frames and report.skipped.get("unsupported link") == report.frames:
-            linktype = parser.unsupported_linktype
-            report.status, report.error = "failed", f"{name}: {unsupported(linktype or 0)}"
+
+def account(parser: ProbeParser, report: FileReport) -> None:
+    """The parser's counts into the report."""
+    counters = parser.counters()
+    report.format = parser.format if parser.format != "unknown" else None
+    report.linktypes = sorted({SUPPORTED_LINKTYPES.get(lt, str(lt)) for lt in parser.linktypes})
+    report.frames = counters["frames"]
+    report.probes = counters["probes"]
+    report.probes_bad_ies = counters["probes_bad_ies"]
+    report.skipped = parser.skipped_by_kind()
+    for key in ("unsupported_link", "no_timestamp"):
+        if counters[key]:
+            report.skipped[key.replace("_", " ")] += counters[key]
+    report.malformed = Counter({MALFORMED[key]: counters[key] for key in MALFORMED if counters[key]})
+
+
+def check_outcome(parser: ProbeParser, report: FileReport) -> None:
+    """Marks the report failed when the capture gave nothing usable, and says why."""
+    name = report.source
+    if parser.error:
+        kept = f"; the {report.frames:,} frames before it were read" if report.frames else ""
+        report.status, report.error = "failed", f"{name}: {parser.error}{kept}"
+    elif parser.format == "unknown":
+        report.status, report.error = "failed", f"{name}: empty, or too short to be a capture"
+    elif report.frames and report.skipped.get("unsupported link") == report.frames:
+        linktype = parser.unsupported_linktype
+        report.status, report.error = "failed", f"{name}: {unsupported(linktype or 0)}"
+
+
+def append_heartbeats(
+    sink: PartitionedSink, calendar: StoreCalendar, rows: MinuteRows, sensor: str, channels: str | None = None
+) -> None:
+    """Heartbeat rows into the sink, split by the store's local date."""
+    if len(rows) == 0:
+        return
+    dates = calendar.local_dates(rows.minute * 60_000_000)
+    for code, label in enumerate(dates.labels):
+        sink.append(label, heartbeat_table(rows.take(dates.codes == code), sensor, channels))
 
 
 def _no_core_dumps() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import array
 import multiprocessing
+import signal
 from collections.abc import Callable
 
 from Crypto.Hash import SHA256
@@ -158,7 +159,11 @@ class HashHelper:
 
 def _serve(connection, parent_end) -> None:
     """The helper's loop: (salt + 6-byte addresses) in, native int64 pseudonyms out.
-    It ends when the collector closes its end of the pipe (so it must not hold a copy)."""
+    It ends when the collector closes its end of the pipe (so it must not hold a copy).
+    Ctrl-C and a service stop signal the whole process group: the helper leaves the
+    shutdown to the collector, which flushes its open part and then closes the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent_end.close()
     hashers: dict[bytes, KeyedHash] = {}
     while True:

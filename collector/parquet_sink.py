@@ -1,12 +1,13 @@
 """Writes the collector's datasets as Hive-partitioned Parquet:
 
     DATA/sightings/store=S/date=D/part-ID-N.parquet    one row per probe request
-    DATA/heartbeats/store=S/date=D/part-ID-N.parquet   frames and probes per sensor and minute
+    DATA/heartbeats/store=S/date=D/part-ID-N.parquet   what each sensor heard per minute
 
 Each part is written under a hidden temporary name in its final folder and renamed
-into place when the capture is done, so readers (and a crash) never see half a file.
-Part names derive from the capture's content hash: collecting the same capture again
-replaces its parts instead of adding copies. The store and date live in the path,
+into place when the capture is done (a stream or live capture: at every roll), so
+readers (and a crash) never see half a file. Part names derive from the capture's
+content hash: collecting the same capture again replaces its parts instead of adding
+copies; a stream's parts are named after its session and roll number. The store and date live in the path,
 not in the file, as Hive readers (DuckDB, pandas, Spark) expect.
 """
 
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from footfall.collector.anonymiser import Sightings
+from footfall.collector.heartbeats import MinuteRows
 
 # The contract's columns. Readers see plain strings for sensor and epoch; the writer
 # gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow schema, so Parquet's
@@ -41,15 +43,19 @@ SIGHTINGS_SCHEMA = pa.schema(
     ]
 )
 
-# A sensor's heartbeat: what it heard each minute (frames of any kind, probe requests),
-# so that "nobody came" can be told from "the sensor was down". Minutes without a
-# single frame have no row.
+# A sensor's heartbeat (collector/heartbeats.py): what it heard each minute (frames
+# of any kind, probe requests, malformed frames; frames the capture dropped where
+# the OS reports them, else null; the channel plan of a live capture, else null), so
+# that "nobody came" can be told from "the sensor was down".
 HEARTBEATS_SCHEMA = pa.schema(
     [
         pa.field("minute", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("sensor", pa.string(), nullable=False),
         pa.field("frames", pa.int64(), nullable=False),
         pa.field("probes", pa.int64(), nullable=False),
+        pa.field("malformed", pa.int64(), nullable=False),
+        pa.field("drops", pa.int64()),
+        pa.field("channels", pa.string()),
     ]
 )
 
@@ -107,12 +113,19 @@ def _dictionary(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(_numeric(codes.astype(np.int32), pa.int32()), _strings(labels))
 
 
-def heartbeat_table(minutes: np.ndarray, frames: np.ndarray, probes: np.ndarray, sensor: str) -> pa.Table:
+def heartbeat_table(rows: MinuteRows, sensor: str, channels: str | None = None) -> pa.Table:
+    n = len(rows)
+    unknown = np.zeros(n, bool)  # validity of a column the source cannot fill
+    drops = rows.drops if rows.drops is not None else np.zeros(n, np.int64)
+    channel_codes = _numeric(np.zeros(n, np.int32), pa.int32(), valid=None if channels else unknown)
     columns = [
-        _numeric(minutes * 60_000_000, pa.timestamp("us", tz="UTC")),
-        _dictionary(np.zeros(len(minutes), np.int32), [sensor]),
-        _numeric(frames.astype(np.int64), pa.int64()),
-        _numeric(probes.astype(np.int64), pa.int64()),
+        _numeric(rows.minute * 60_000_000, pa.timestamp("us", tz="UTC")),
+        _dictionary(np.zeros(n, np.int32), [sensor]),
+        _numeric(rows.frames.astype(np.int64), pa.int64()),
+        _numeric(rows.probes.astype(np.int64), pa.int64()),
+        _numeric(rows.malformed.astype(np.int64), pa.int64()),
+        _numeric(drops.astype(np.int64), pa.int64(), valid=None if rows.drops is not None else unknown),
+        pa.DictionaryArray.from_arrays(channel_codes, _strings([channels or ""])),
     ]
     return pa.Table.from_arrays(columns, schema=HEARTBEATS_WRITE_SCHEMA)
 

@@ -61,7 +61,14 @@ F_BAD_IES = 0x04
 
 STATUS_NEED_MORE, STATUS_FULL, STATUS_FATAL = 0, 1, 2
 
-MINUTE_RUN = np.dtype([("minute", "<i8"), ("frames", "<u4"), ("probes", "<u4")])
+MINUTE_RUN = np.dtype(
+    {
+        "names": ["minute", "frames", "probes", "malformed"],
+        "formats": ["<i8", "<u4", "<u4", "<u4"],
+        "offsets": [0, 8, 12, 16],
+        "itemsize": 24,
+    }
+)
 
 # The smallest record that can hold a probe request: a 16-byte pcap record header
 # and a 24-byte 802.11 header. Sizing the output by it means one call per buffer.
@@ -160,8 +167,9 @@ class ProbeParser:
         return self._parser.offset
 
     def take_minutes(self) -> np.ndarray:
-        """Frames and probe requests per UTC minute (minute = ts_us // 60e6) parsed since
-        the last call: the sensor's heartbeat. A minute may appear more than once."""
+        """Frames, probe requests and malformed frames per UTC minute (minute = ts_us //
+        60e6) parsed since the last call: the sensor's heartbeat. A minute may appear
+        more than once."""
         return np.frombuffer(self._parser.take_minutes(), dtype=MINUTE_RUN)
 
     def counters(self) -> dict[str, int]:

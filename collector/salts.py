@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,10 @@ class SaltState:
 
     def expires(self, grace: timedelta) -> datetime:
         return max(self.epoch_end, self.last_used) + grace
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def private_dir(path: Path, below: Path | None = None) -> Path:
@@ -94,8 +99,10 @@ def shred(path: Path) -> None:
 class SaltStore:
     """The salts of every store under one secrets folder."""
 
-    def __init__(self, secrets_dir: Path, grace: timedelta) -> None:
+    def __init__(self, secrets_dir: Path, grace: timedelta, clock: Callable[[], datetime] | None = None) -> None:
         self.secrets_dir = secrets_dir
+        self.now = clock or _utc_now
+        """What "now" is for uses and destruction (a test or a replay may set its own clock)."""
         self.root = secrets_dir / "salts"
         self.grace = grace
         self.recreated: set[tuple[str, str]] = set()
@@ -123,7 +130,7 @@ class SaltStore:
 
     def touch(self, store: str, epoch: Epoch, now: datetime | None = None) -> None:
         """Records a use of the salt, which postpones its destruction by the grace."""
-        now = now or datetime.now(UTC)
+        now = now or self.now()
         meta = {
             "store": store,
             "epoch": epoch.label,
@@ -153,7 +160,7 @@ class SaltStore:
 
     def destroy_expired(self, now: datetime | None = None) -> list[SaltState]:
         """Destroys every salt past its epoch and grace; returns what was destroyed."""
-        now = now or datetime.now(UTC)
+        now = now or self.now()
         destroyed = []
         for state in self.states():
             if now > state.expires(self.grace):

@@ -62,12 +62,13 @@ def _main(
 @app.command()
 def collect(
     captures: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             metavar="CAPTURE",
-            help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for stdin.",
+            help="Capture files, folders or globs (pcap / pcapng, optionally .gz/.bz2/.xz); - for a stream "
+            "on stdin (or a FIFO), collected as it comes.",
         ),
-    ],
+    ] = None,
     store: Annotated[str | None, typer.Option(help="Store name (default: the only store in the config).")] = None,
     sensor: Annotated[str | None, typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
     config: ConfigOption = None,
@@ -76,8 +77,26 @@ def collect(
     progress: Annotated[
         bool | None, typer.Option(help="Show a progress bar (default: on a terminal, for long inputs).")
     ] = None,
+    live: Annotated[
+        str | None, typer.Option("--live", metavar="IFACE", help="Capture from this monitor-mode interface.")
+    ] = None,
+    channel: Annotated[int | None, typer.Option(help="With --live: tune the interface to this channel (iw).")] = None,
+    hop: Annotated[
+        str | None, typer.Option(metavar="CHANNELS", help="With --live: hop through these channels (e.g. 1,6,11).")
+    ] = None,
+    dwell: Annotated[float, typer.Option(help="With --hop: seconds on each channel.")] = 0.5,
+    roll_seconds: Annotated[
+        float | None, typer.Option(help="Stream / live: publish a part at least this often (collector.roll_seconds).")
+    ] = None,
+    roll_rows: Annotated[
+        int | None, typer.Option(help="Stream / live: or when this many sightings wait (collector.roll_rows).")
+    ] = None,
 ) -> None:
-    """Read captures, keep only probe requests, pseudonymise them and write sightings."""
+    """Read captures, keep only probe requests, pseudonymise them and write sightings.
+
+    A stream (- or a FIFO) or a live interface (--live) is collected as it comes: a
+    part is published every minute (or N sightings) with the sensor's heartbeat, and
+    SIGINT / SIGTERM publish the open part and stop cleanly (exit 0)."""
     from footfall import collect_summary
     from footfall.collector.capture_sources import expand_inputs
     from footfall.collector.collect import Collector
@@ -85,6 +104,11 @@ def collect(
     settings = load_settings(config, data)
     store = store or settings.default_store()
     sensor = sensor or settings.default_sensor(store)
+    running = _running_options(settings, captures, live, channel, hop, dwell, roll_seconds, roll_rows)
+    if live is not None:
+        return _collect_running(settings, store, sensor, force, running, live=live)
+    if not captures:
+        raise FootfallError("give captures to collect, - for a stream on standard input, or --live IFACE")
     sources, problems = expand_inputs(captures)
     for problem in problems:
         stderr.print(f"footfall: error: {problem}", markup=False)
@@ -94,6 +118,10 @@ def collect(
         raise FootfallError(
             "-: standard input is a terminal; pipe a pcap stream into it (tcpdump -w - ... | footfall collect -)"
         )
+    if any(_is_stream(source) for source in sources):
+        if len(sources) > 1 or problems:
+            raise FootfallError("a stream (- or a FIFO) is collected on its own: give it as the only input")
+        return _collect_running(settings, store, sensor, force, running, stream=sources[0])
     reports = []
     with Collector(settings, store, sensor, force=force) as collector, _progress(sources, progress) as bar:
         if collector.note:
@@ -105,6 +133,66 @@ def collect(
                 stderr.print(f"footfall: error: {report.error}", markup=False)
     collect_summary.render(reports, stdout, _shown(settings.data_dir / "sightings" / f"store={store}"))
     if problems or any(report.failed for report in reports):
+        raise typer.Exit(1)
+
+
+def _is_stream(source) -> bool:
+    from footfall.collector.stream_collect import is_stream
+
+    return is_stream(source)
+
+
+def _running_options(settings: Settings, captures, live, channel, hop, dwell, roll_seconds, roll_rows):
+    """Checks the stream / live flags; returns (roll policy, channel plan)."""
+    from footfall.collector.channels import ChannelPlan, parse_channels
+    from footfall.collector.stream_collect import RollPolicy
+
+    if live is not None and captures:
+        raise FootfallError("--live: give either captures or --live IFACE, not both")
+    if live is None and (channel is not None or hop is not None):
+        raise FootfallError(f"{'--channel' if channel is not None else '--hop'}: only with --live IFACE")
+    if channel is not None and hop is not None:
+        raise FootfallError("--hop: give either --channel or --hop, not both")
+    if dwell <= 0:
+        raise FootfallError(f"--dwell: must be more than 0 seconds (got {dwell:g})")
+    if roll_seconds is not None and roll_seconds <= 0:
+        raise FootfallError(f"--roll-seconds: must be more than 0 (got {roll_seconds:g})")
+    if roll_rows is not None and roll_rows < 1:
+        raise FootfallError(f"--roll-rows: must be at least 1 (got {roll_rows})")
+    plan = None
+    if channel is not None:
+        plan = ChannelPlan(parse_channels(str(channel), "--channel"))
+    elif hop is not None:
+        plan = ChannelPlan(parse_channels(hop, "--hop"), dwell)
+    defaults = settings.file.collector
+    policy = RollPolicy(roll_seconds or defaults.roll_seconds, roll_rows or defaults.roll_rows)
+    return policy, plan
+
+
+def _collect_running(settings: Settings, store: str, sensor: str, force: bool, running, *, live=None, stream=None):
+    """A stream or a live interface, until its end or SIGINT / SIGTERM."""
+    from footfall import collect_summary
+    from footfall.collector.collect import Collector
+    from footfall.collector.stream_collect import StopSignals, collect_stream
+
+    policy, plan = running
+
+    def log(message: str) -> None:
+        stderr.print(f"footfall: {message}", markup=False)
+
+    with Collector(settings, store, sensor, force=force) as collector, StopSignals() as stop:
+        if collector.note:
+            log(f"note: {collector.note}")
+        if live is not None:
+            from footfall.collector.live_capture import collect_live
+
+            report = collect_live(collector, live, plan, policy, stop, log)
+        else:
+            report = collect_stream(collector, stream, policy, stop, log)
+    if report.error:
+        stderr.print(f"footfall: error: {report.error}", markup=False)
+    collect_summary.render([report], stdout, _shown(settings.data_dir / "sightings" / f"store={store}"))
+    if report.failed:
         raise typer.Exit(1)
 
 
@@ -250,3 +338,5 @@ def main() -> None:
         where = f" ({exc.filename})" if exc.filename else ""
         stderr.print(f"footfall: error: {exc.strerror or exc}{where}", markup=False)
         sys.exit(1)
+    except KeyboardInterrupt:  # before a running collector took over the signal
+        sys.exit(130)

@@ -39,7 +39,7 @@ def render(reports: list[FileReport], console: Console, data_hint: str) -> None:
             + (f" · [bold red]{failed} failed[/]" if failed else ""),
             highlight=False,
         )
-    written = sum(len(r.parts) for r in reports)
+    written = sum(r.part_count for r in reports)
     if written:
         days = sorted({d for r in reports for d in r.dates})
         console.print(
@@ -90,6 +90,7 @@ def _notes(report: FileReport) -> list[str]:
     if report.error:
         lines.append(f"[red]error[/]: {escape(report.error.removeprefix(report.source + ': '))}")
     lines.extend(f"[yellow]warning[/]: {escape(w)}" for w in report.warnings)
+    lines.extend(escape(note) for note in report.notes)
     if report.probes_bad_ies:
         lines.append(f"{report.probes_bad_ies:,} kept probe requests have a malformed element list")
     if report.malformed:

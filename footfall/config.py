@@ -115,13 +115,21 @@ class StoreSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class CollectorSettings(_Section):
+    """A running collector (a stream or a live interface) publishes its open part
+    every roll_seconds, or sooner when roll_rows sightings are waiting."""
+
+    roll_seconds: float = Field(60, gt=0)
+    roll_rows: int = Field(500_000, ge=1)
+
+
 class NoticeSettings(_Section):
     controller: str | None = None
     contact: str | None = None
 
 
 class FileSettings(_Section):
-    """The file's schema, exactly the keys of DESIGN.md's Configuration section."""
+    """The file's schema: the keys of DESIGN.md's Configuration section, and [collector]."""
 
     data_dir: str = "data"
     secrets_dir: str = "secrets"
@@ -130,6 +138,7 @@ class FileSettings(_Section):
     visits: VisitSettings = Field(default_factory=VisitSettings)
     stores: dict[StoreName, StoreSettings] = Field(default_factory=dict)
     notice: NoticeSettings = Field(default_factory=NoticeSettings)
+    collector: CollectorSettings = Field(default_factory=CollectorSettings)
 
 
 @dataclass(frozen=True)

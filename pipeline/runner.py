@@ -349,7 +349,10 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
         con.register("sightings", SIGHTING_COLUMNS.empty_table())
     heartbeats = inputs.files(targets, "heartbeats")
     if heartbeats:
-        con.read_parquet([str(f) for f in heartbeats], hive_partitioning=True).create_view("heartbeats")
+        # union_by_name: heartbeats written before the collector added columns (malformed,
+        # drops, channels) are read beside newer ones
+        files = [str(f) for f in heartbeats]
+        con.read_parquet(files, hive_partitioning=True, union_by_name=True).create_view("heartbeats")
     else:
         con.register("heartbeats", HEARTBEAT_COLUMNS.empty_table())
     stores = sorted({day.store for day in targets})

@@ -283,3 +283,32 @@ def _to_units(ts_us: int, tsresol: int | None) -> int:
         return (ts_us << (tsresol & 0x7F)) // 1_000_000
     exponent = tsresol
     return ts_us * 10**exponent // 1_000_000
+
+
+# --- a stream across local midnight -------------------------------------------------------
+
+
+def midnight_capture(path: Path, start_us: int, minutes: int = 60, quiet: tuple[int, int] = (10, 15)) -> list[Probe]:
+    """A radiotap pcap of `minutes` minutes from start_us: one phone with a global
+    address probing every 20 s throughout, a new random (locally administered) address
+    probing twice every minute, a beacon every 30 s, and nothing at all in the minutes
+    quiet[0] <= m < quiet[1]. Returns the probes written, in time order."""
+    probes: list[Probe] = []
+    records: list[Record] = []
+    for minute in range(minutes):
+        if quiet[0] <= minute < quiet[1]:
+            continue
+        base = start_us + minute * 60_000_000
+        for second in (0, 20, 40):
+            probes.append(
+                Probe(base + second * 1_000_000 + 1234, "3c:5a:10:00:00:01", -55, 2437, (minute * 3 + second) % 4096)
+            )
+        random_mac = f"da:00:00:00:{minute // 256:02x}:{minute % 256:02x}"
+        for repeat in range(2):
+            probes.append(Probe(base + 5_000_000 + repeat * 20_000, random_mac, -60, 2437, repeat, b"HomeNet-42"))
+        for second in (10, 40):
+            beacon = Probe(base + second * 1_000_000 + 500, "00:11:22:33:44:55", -70, 2437, 0)
+            records.append(Record(beacon.ts_us, radiotap(beacon, dot11_beacon())))
+    records += [Record(p.ts_us, radiotap(p, dot11_probe(p))) for p in probes]
+    write_pcap(path, 127, sorted(records, key=lambda r: r.ts_us))
+    return sorted(probes, key=lambda p: p.ts_us)
