@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 optout_app = typer.Typer(help="The opt-out list: devices never counted (stored as keyed hashes only).")
 app.add_typer(optout_app, name="optout")
+privacy_app = typer.Typer(help="The privacy officer's toolkit: report, audit, notice.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 
 ConfigOption = Annotated[
     Path | None,
@@ -33,6 +35,7 @@ ConfigOption = Annotated[
         "--config", "-c", help="Configuration file (default: ./footfall.toml or $FOOTFALL_CONFIG).", dir_okay=False
     ),
 ]
+ReportFormat = Literal["md", "html", "json"]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -185,6 +188,20 @@ def optout_add(
 def optout_count(config: ConfigOption = None, data: DataOption = None) -> None:
     """How many devices are on the opt-out list."""
     stdout.print(len(_optout(load_settings(config, data))))
+
+
+@privacy_app.command("report")
+def privacy_report(
+    format: Annotated[ReportFormat, typer.Option("--format", help="md (default), html or json.")] = "md",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """The settings in force and what is true now: salts, data held, last retention run and audit."""
+    from footfall.privacy import report
+
+    built = report.build_report(load_settings(config, data))
+    renderers = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
+    sys.stdout.write(renderers[format](built))
 
 
 def _optout(settings: Settings):
