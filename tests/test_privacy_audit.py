@@ -180,6 +180,14 @@ def _plant_log(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
     return "mac-text", log, None, ["--log", log.parent]
 
 
+def _plant_store_name(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    source = _first(workspace, "visits")
+    target = workspace / "data" / "visits" / f"store={secrets[0].hex('-')}" / source.parent.name / source.name
+    target.parent.mkdir(parents=True)
+    shutil.copy2(source, target)
+    return "mac-text", target, None, []
+
+
 PLANTS = {
     "a MAC string in a Parquet column": _plant_mac_text,
     "the 6 raw bytes in a binary column": _plant_mac_bytes,
@@ -190,6 +198,7 @@ PLANTS = {
     "an expired salt": _plant_expired_salt,
     "a 0644 salt file": _plant_loose_salt,
     "a MAC in a log file": _plant_log,
+    "a MAC as a folder name": _plant_store_name,
 }
 
 

@@ -140,7 +140,8 @@ def test_a_mistyped_address_is_not_echoed(workspace: Path, command: list[str]) -
 
 @pytest.mark.parametrize("plant", ["text", "upper-dashed", "raw-bytes", "ssid", "unkeyed-sha256", "console"])
 def test_the_scan_catches_planted_leaks(tmp_path: Path, plant: str) -> None:
-    """The scanner above is the test's oracle: it must see each kind of leak."""
+    """The scanner above is the test's oracle: it must see each kind of leak; and the
+    library's audit, checked against it here, must see it too."""
     import pyarrow as pa
 
     mac, ssid = bytes.fromhex("3c5a10203040"), b"Grandma-Home"
@@ -163,3 +164,28 @@ def test_the_scan_catches_planted_leaks(tmp_path: Path, plant: str) -> None:
     pq.write_table(pa.table(columns), root / "part.parquet", compression="zstd")
     with pytest.raises(AssertionError):
         assert_nothing_leaks(root, console, {mac}, {ssid}, tmp_path / "captures")
+    if plant != "console":  # the library audit sees the same leak, given a capture of that phone
+        assert _library_audit(tmp_path, mac, ssid) == [(PLANTED_RULE[plant], root / "part.parquet")]
+
+
+PLANTED_RULE = {
+    "text": "mac-text",
+    "upper-dashed": "mac-text",
+    "raw-bytes": "mac-bytes",
+    "ssid": "ssid",
+    "unkeyed-sha256": "unkeyed-hash",
+}
+
+
+def _library_audit(folder: Path, mac: bytes, ssid: bytes) -> list[tuple[str, Path]]:
+    """`footfall privacy audit --against` a capture of one probe from `mac` for `ssid`."""
+    from footfall.config import load_settings
+    from footfall.privacy.audit import audit
+
+    from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
+
+    probe = Probe(ts_us=1_700_000_000_000_000, mac=mac.hex(":"), rssi=-50, freq=2437, seq=1, ssid=ssid)
+    capture = write_pcap(folder / "phone.pcap", 127, [Record(probe.ts_us, radiotap(probe, dot11_probe(probe)))])
+    (folder / "footfall.toml").write_text('data_dir = "data"\nsecrets_dir = "secrets"\n')
+    result = audit(load_settings(folder / "footfall.toml"), against=[capture])
+    return [(finding.rule, finding.file) for finding in result.findings]

@@ -125,8 +125,8 @@ def audit(
     secrets = read_captures(against or []) if against else CaptureSecrets()
     result = AuditResult(time=now, captures_against=len(against or []))
     scanner = _Scanner(settings, LeakMatcher(secrets, _names(settings)), result)
-    for path in _files(settings, logs or []):
-        scanner.scan_file(path)
+    for root, path in _files(settings, logs or []):
+        scanner.scan_file(path, root)
     result.findings += _retention(settings, now)
     result.findings += _salts(settings, now)
     result.findings += [
@@ -148,7 +148,8 @@ def _names(settings: Settings) -> list[str]:
     return sorted(names)
 
 
-def _files(settings: Settings, logs: list[Path]) -> Iterator[Path]:
+def _files(settings: Settings, logs: list[Path]) -> Iterator[tuple[Path, Path]]:
+    """(root, file) for every file under the roots, each file once."""
     seen: set[Path] = set()
     roots = [settings.data_dir, settings.secrets_dir, settings.optout_path, *logs]
     for root in roots:
@@ -157,7 +158,7 @@ def _files(settings: Settings, logs: list[Path]) -> Iterator[Path]:
             resolved = path.resolve()
             if path.is_file() and resolved not in seen:
                 seen.add(resolved)
-                yield path
+                yield (root.parent if root.is_file() else root), path
 
 
 # --- values -----------------------------------------------------------------------------
@@ -169,8 +170,10 @@ class _Scanner:
         self.matcher = matcher
         self.result = result
 
-    def scan_file(self, path: Path) -> None:
+    def scan_file(self, path: Path, root: Path) -> None:
         self.result.files_scanned += 1
+        name = str(path.relative_to(root) if path.is_relative_to(root) else path).encode()
+        self._report(self.matcher.scan(name), path, None, "the file's name or folders")
         try:
             if path.suffix == ".parquet" and not path.name.startswith("."):
                 self._parquet(path)

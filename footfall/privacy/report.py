@@ -238,7 +238,13 @@ def explain(report: dict[str, Any]) -> list[str]:
         f"one {epoch}, and so follow its visits during that {epoch}; they cannot link it across {epoch}s.",
         f"While a salt is alive (now {state['salts_alive']}), whoever holds it and already knows a device's "
         f"address could recompute that device's pseudonym for that {epoch}. The salts are kept apart from the "
-        f"outputs in {settings['salt_storage']['path']}, readable by their owner only.",
+        f"outputs in {settings['salt_storage']['path']}, "
+        + (
+            "readable by their owner only."
+            if not settings["salt_storage"]["loose_paths"]
+            else f"but {settings['salt_storage']['loose_paths']} secret file(s) or folder(s) there can be read by "
+            "others: fix their permissions (`footfall privacy audit` names them)."
+        ),
         "Network names (SSIDs) that phones ask for are never stored, only whether a probe named one; "
         "nothing a phone sends beyond its probe (no content, no name, no phone number) is ever received.",
     ]

@@ -87,9 +87,10 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
         {"time": records.timestamp(now), "action": "salt destroyed", "store": s.store, "epoch": s.epoch}
         for s in result.salts
     ]
-    if log:
-        records.append_log(settings.data_dir, log)
-    records.write(settings.data_dir, records.LAST_RETENTION, result.record())
+    if settings.data_dir.is_dir():  # a run with no data folder yet does not create one
+        if log:
+            records.append_log(settings.data_dir, log)
+        records.write(settings.data_dir, records.LAST_RETENTION, result.record())
     return result
 
 
