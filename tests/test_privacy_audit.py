@@ -287,3 +287,22 @@ def test_the_capture_reader_agrees_with_tshark() -> None:
         found = read_capture(capture)
         assert found.macs == macs, capture.name
         assert found.ssids == {s for s in ssids if len(s) >= MIN_SSID_BYTES}, capture.name
+
+
+def test_six_byte_values_are_addresses_by_their_form(
+    demo_outputs: Collected, tmp_path: Path, demo_secrets: tuple[bytes, bytes]
+) -> None:
+    """Without a capture to compare with, a binary value of exactly 6 bytes is an address."""
+    workspace = copy_of(demo_outputs, tmp_path)
+    visits = _first(workspace, "visits")
+    _rewrite(visits, lambda t: t.append_column("hw", _one_row(t, demo_secrets[0], pa.binary(6))))
+    status, findings, _ = audit(workspace)
+    assert (status, findings) == (1, [("mac-bytes", visits.resolve(), "hw")])
+
+
+def test_a_damaged_parquet_file_cannot_be_vouched_for(demo_outputs: Collected, tmp_path: Path) -> None:
+    workspace = copy_of(demo_outputs, tmp_path)
+    daily = _first(workspace, "marts/daily")
+    daily.write_bytes(daily.read_bytes()[:40])
+    status, findings, _ = audit(workspace)
+    assert (status, findings) == (1, [("unreadable", daily.resolve(), None)])

@@ -109,12 +109,12 @@ class LeakMatcher:
         if self.knows_captures:
             for match in _HEX_RUN.finditer(blob):
                 run = match.group().decode()
-                for start in range(len(run) - 11):
-                    if bytes.fromhex(run[start : start + 12]) in self.macs:
-                        spelled.add(match.start() + start)
-                for start in range(2):  # digests at even and odd hex offsets
-                    usable = (len(run) - start) // 2 * 2
-                    found[UNKEYED] += self._digests_in(bytes.fromhex(run[start : start + usable]))
+                for parity in range(2):  # what the hex digits say, from an even and an odd digit
+                    usable = (len(run) - parity) // 2 * 2
+                    decoded = bytes.fromhex(run[parity : parity + usable])
+                    offsets = _window_offsets(decoded, self.mac_array)
+                    spelled.update(match.start() + parity + 2 * int(offset) for offset in offsets)
+                    found[UNKEYED] += self._digests_in(decoded)
             found[MAC_BYTES] += _windows_in(blob, self.mac_array)
             found[UNKEYED] += self._digests_in(blob)
             lowered = blob.lower()

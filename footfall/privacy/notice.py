@@ -12,6 +12,7 @@ import html
 from typing import Literal
 
 from footfall.config import Settings
+from footfall.privacy import wording
 
 Kind = Literal["sign", "web"]
 Format = Literal["md", "html"]
@@ -36,9 +37,9 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
     retention = settings.file.retention
     every, period = _EPOCH[privacy.epoch], _EPOCH_NOUN[privacy.epoch]
     kept = [
-        f"Sightings (one record per signal heard): {_days(retention.sightings)}",
-        f"Visits (when a device arrived and left): {_days(retention.visits)}",
-        f"Totals (counts per hour and day, none below {privacy.k} people): {_days(retention.marts)}",
+        f"Sightings (one record per signal heard): {_kept(retention.sightings)}",
+        f"Visits (when a device arrived and left): {_kept(retention.visits)}",
+        f"Totals (counts per hour and day, none below {privacy.k} people): {_kept(retention.marts)}",
     ]
     if kind == "sign":
         return "Wi-Fi visitor counting in this store", [
@@ -92,7 +93,7 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
             [
                 "Before anything is stored, the address is replaced by a code computed with a secret key "
                 f"(a keyed hash, HMAC-SHA256). The key changes {every} and is destroyed "
-                f"{_hours(privacy.salt_grace_hours)} after the {period} ends. After that nobody, including us, "
+                f"{wording.hours(privacy.salt_grace_hours)} after the {period} ends. After that nobody, including us, "
                 f"can tell which device a code stood for, or link it to a code of another {period}."
             ],
         ),
@@ -147,12 +148,5 @@ def _html(title: str, sections: list[tuple[str, list[str]]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _days(days: int) -> str:
-    if days == 0:
-        return "kept without a time limit"
-    return f"{days} day{'s' if days != 1 else ''}"
-
-
-def _hours(hours: float) -> str:
-    number = int(hours) if float(hours).is_integer() else hours
-    return f"{number} hour{'s' if number != 1 else ''}"
+def _kept(days: int) -> str:
+    return wording.days(days, forever="kept without a time limit")

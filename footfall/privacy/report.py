@@ -18,7 +18,7 @@ from typing import Any
 from footfall.collector.salts import SALT_BYTES, SaltStore
 from footfall.config import Settings, StoreSettings
 from footfall.errors import FootfallError
-from footfall.privacy import inventory, permissions, records
+from footfall.privacy import inventory, permissions, records, wording
 
 REPORT_VERSION = 1
 HASH = "HMAC-SHA256"
@@ -223,7 +223,7 @@ def explain(report: dict[str, Any]) -> list[str]:
     learn, in the terms of this configuration and state."""
     settings, state = report["settings"], report["state"]
     epoch = EPOCH_WORDS[settings["epoch"]]
-    grace = _hours(settings["salt_grace_hours"])
+    grace = wording.hours(settings["salt_grace_hours"])
     k = settings["k"]
     retention = settings["retention_days"]
     lines = [
@@ -275,8 +275,7 @@ def explain(report: dict[str, Any]) -> list[str]:
 
 def _retention_sentence(days: dict[str, int]) -> str:
     def kept(tier: str) -> str:
-        value = days[tier]
-        return "for ever" if value == 0 else f"for {value} day{'s' if value != 1 else ''}"
+        return "for ever" if days[tier] == 0 else f"for {wording.days(days[tier])}"
 
     sentence = (
         f"Sightings are kept {kept('sightings')}, visits {kept('visits')} and aggregates {kept('marts')} "
@@ -297,11 +296,6 @@ def _audit_sentence(audit: dict[str, Any] | None) -> str:
     return f"The last audit ({audit.get('time')}) found {audit.get('findings')} problem(s): {rules}."
 
 
-def _hours(value: float) -> str:
-    number = int(value) if float(value).is_integer() else value
-    return f"{number} hour{'s' if number != 1 else ''}"
-
-
 # --- rendering ----------------------------------------------------------------------------
 
 
@@ -314,7 +308,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]] | 
     in_force = [
         ("pseudonym", f"{settings['hash']}, {settings['pseudonym_bits']} bits, salt of {settings['salt_bytes']} bytes"),
         ("salt epoch", f"{settings['epoch']} (store's local time)"),
-        ("salt grace", _hours(settings["salt_grace_hours"])),
+        ("salt grace", wording.hours(settings["salt_grace_hours"])),
         ("salt storage", f"{storage['path']} (mode {storage['mode'] or 'not created yet'})"),
         ("secret files wider than 0600/0700", str(storage["loose_paths"])),
         ("k (smallest published count)", str(settings["k"])),
