@@ -15,7 +15,8 @@ $(STAMP): $(SOURCES)
 
 venv: $(STAMP)
 
-# tshark is the tests' independent reference dissector and the bench's yardstick.
+# tshark is the tests' independent reference dissector and the bench's yardstick;
+# chromium is the real browser the dashboard test drives (through Playwright, never a download).
 system-deps:
 	@if command -v tshark >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
@@ -24,6 +25,12 @@ system-deps:
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | $$SUDO debconf-set-selections; \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null; }
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "chromium is missing and this user cannot install it: apt-get install chromium" >&2; exit 1; fi; \
+	echo "installing chromium (apt-get) ..."; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
 # Collects the two sensors of a real lab day (sample_captures/) into demo/, then runs the
 # pipeline: the collect summaries, then visitors, passers-by, capture rate and dwell.
