@@ -255,3 +255,17 @@ def read_sightings(data_dir: Path):
     return duckdb.sql(
         f"select * from read_parquet('{data_dir}/sightings/**/*.parquet', hive_partitioning=true) order by ts, device"
     ).df()
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """What `make demo` makes: the two sample captures of one store collected, then the
+    pipeline run. Returns the data folder (sightings, heartbeats, visits, marts)."""
+    work = tmp_path_factory.mktemp("demo")
+    for position in (1, 2):
+        capture = SAMPLE_CAPTURES / f"brno_position_{position}_2024-03-15.pcap.gz"
+        done = run_footfall("collect", capture, "--store", "demo", "--sensor", f"position_{position}", cwd=work)
+        assert done.returncode == 0, done.output
+    done = run_footfall("run", cwd=work)
+    assert done.returncode == 0, done.output
+    return work / "data"
