@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 optout_app = typer.Typer(help="The opt-out list: devices never counted (stored as keyed hashes only).")
 app.add_typer(optout_app, name="optout")
+privacy_app = typer.Typer(help="The privacy officer's toolkit: report, audit, notice.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 
 ConfigOption = Annotated[
     Path | None,
@@ -33,6 +35,10 @@ ConfigOption = Annotated[
         "--config", "-c", help="Configuration file (default: ./footfall.toml or $FOOTFALL_CONFIG).", dir_okay=False
     ),
 ]
+ReportFormat = Literal["md", "html", "json"]
+AuditFormat = Literal["text", "json"]
+NoticeFormat = Literal["md", "html"]
+NoticeKind = Literal["sign", "web"]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -201,6 +207,113 @@ def optout_add(
 def optout_count(config: ConfigOption = None, data: DataOption = None) -> None:
     """How many devices are on the opt-out list."""
     stdout.print(len(_optout(load_settings(config, data))))
+
+
+@privacy_app.command("report")
+def privacy_report(
+    format: Annotated[ReportFormat, typer.Option("--format", help="md (default), html or json.")] = "md",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """The settings in force and what is true now: salts, data held, last retention run and audit."""
+    from footfall.privacy import report
+
+    built = report.build_report(load_settings(config, data))
+    renderers = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
+    sys.stdout.write(renderers[format](built))
+
+
+@privacy_app.command("audit")
+def privacy_audit(
+    against: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--against",
+            metavar="CAPTURE",
+            help="A capture (file, folder or glob) whose addresses and SSIDs to look for, with their unkeyed hashes.",
+        ),
+    ] = None,
+    logs: Annotated[
+        list[Path] | None, typer.Option("--log", metavar="PATH", help="Also scan this log file or folder.")
+    ] = None,
+    format: Annotated[AuditFormat, typer.Option("--format", help="text (default) or json.")] = "text",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Scan every output for addresses, SSIDs, unkeyed hashes, small cells, expired data and salts,
+    and loose permissions. Exit status 1 on any finding."""
+    import json
+
+    from footfall.collector.capture_sources import expand_inputs
+    from footfall.privacy import audit
+
+    settings = load_settings(config, data)
+    sources, problems = expand_inputs(against or [])
+    if problems:
+        raise FootfallError(f"--against: {problems[0]}")
+    if any(source.path is None for source in sources):
+        raise FootfallError("--against: give capture files, not standard input")
+    with stderr.status("auditing", spinner="dots"):
+        result = audit.audit(settings, [s.path for s in sources if s.path], list(logs or []))
+    audit.record(settings, result)
+    if format == "json":
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        for finding in result.findings:
+            column = f" column {finding.column}:" if finding.column else ""
+            stdout.print(f"{finding.rule}: {_shown(finding.file)}:{column} {finding.detail}", markup=False)
+        scanned = f"{result.files_scanned} files scanned" + (
+            f", against {len(sources)} capture(s)"
+            if sources
+            else " (no --against capture: addresses by their form only)"
+        )
+        verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
+        stdout.print(f"audit: {verdict}; {scanned}", markup=False)
+    if not result.clean:
+        raise typer.Exit(1)
+
+
+@privacy_app.command("notice")
+def privacy_notice(
+    format: Annotated[NoticeFormat, typer.Option("--format", help="md (default) or html.")] = "md",
+    kind: Annotated[
+        NoticeKind, typer.Option("--kind", help="sign (short, for the entrance; default) or web (the long version).")
+    ] = "sign",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """The customer-facing notice, generated from the configuration (controller, contact, epoch, retention)."""
+    from footfall.privacy import notice
+
+    settings = load_settings(config, data)
+    for key in notice.missing(settings):
+        stderr.print(f"footfall: note: {key} is not set in the configuration; the notice says so", markup=False)
+    sys.stdout.write(notice.render(settings, kind, format))
+
+
+@app.command("retention")
+def retention(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due without deleting anything.")] = False,
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Delete every partition past its retention (whole, atomically) and destroy salts past epoch and grace."""
+    from footfall.privacy import retention as retention_policy
+
+    settings = load_settings(config, data)
+    result = retention_policy.apply(settings, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for partition in result.partitions:
+        stdout.print(f"{verb} {partition.dataset} store={partition.store} date={partition.date}", markup=False)
+    for salt in result.salts:
+        stdout.print(f"{'would destroy' if dry_run else 'destroyed'} salt store={salt.store} epoch={salt.epoch}")
+    days = settings.file.retention
+    done = "due (dry run: nothing deleted)" if dry_run else "deleted"
+    stdout.print(
+        f"{len(result.partitions)} partition(s) and {len(result.salts)} salt(s) {done}; retention in days: "
+        f"sightings {days.sightings}, visits {days.visits}, marts {days.marts} (0 = kept for ever)",
+        markup=False,
+    )
 
 
 def _optout(settings: Settings):

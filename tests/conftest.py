@@ -257,15 +257,48 @@ def read_sightings(data_dir: Path):
     ).df()
 
 
+# --- outputs shared by the privacy tests (collected once per session) ------------------------
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A workspace after `footfall collect` and `footfall run`, and what they printed."""
+
+    workspace: Path
+    captures: list[Path]
+    console: str
+
+    @property
+    def data(self) -> Path:
+        return self.workspace / "data"
+
+
+def _collect_and_run(workspace: Path, batches: list[tuple[list[Path], str, str]]) -> Collected:
+    workspace.mkdir(parents=True)
+    console = ""
+    for captures, store, sensor in batches:
+        collect = run_footfall("collect", *captures, "--store", store, "--sensor", sensor, cwd=workspace)
+        assert collect.returncode == 0, collect.output
+        console += collect.output
+    pipeline = run_footfall("run", cwd=workspace)
+    assert pipeline.returncode == 0, pipeline.output
+    assert any((workspace / "data" / "marts" / "daily").rglob("*.parquet"))
+    return Collected(workspace, [c for captures, _, _ in batches for c in captures], console + pipeline.output)
+
+
 @pytest.fixture(scope="session")
-def demo_data(tmp_path_factory) -> Path:
-    """What `make demo` makes: the two sample captures of one store collected, then the
-    pipeline run. Returns the data folder (sightings, heartbeats, visits, marts)."""
-    work = tmp_path_factory.mktemp("demo")
-    for position in (1, 2):
-        capture = SAMPLE_CAPTURES / f"brno_position_{position}_2024-03-15.pcap.gz"
-        done = run_footfall("collect", capture, "--store", "demo", "--sensor", f"position_{position}", cwd=work)
-        assert done.returncode == 0, done.output
-    done = run_footfall("run", cwd=work)
-    assert done.returncode == 0, done.output
-    return work / "data"
+def shared_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
+    """Every capture of ../shared/captures collected as one store, and the pipeline run.
+    Read-only: copy it (shutil.copytree) before changing anything."""
+    workspace = tmp_path_factory.mktemp("shared-outputs") / "work"
+    return _collect_and_run(workspace, [(real_captures(), "lab", "s1")])
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
+    """What `make demo` writes: the two sensors of the Brno sample day, and the pipeline
+    run. Read-only: copy it before changing anything."""
+    workspace = tmp_path_factory.mktemp("demo-outputs") / "work"
+    sensors = ["position_1", "position_2"]
+    batches = [([SAMPLE_CAPTURES / f"brno_{sensor}_2024-03-15.pcap.gz"], "demo", sensor) for sensor in sensors]
+    return _collect_and_run(workspace, batches)

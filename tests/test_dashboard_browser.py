@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import FOOTFALL, run_footfall
+from conftest import FOOTFALL, Collected, run_footfall
 
 PAGES = ["", "hourly", "dwell", "capture_rate", "occupancy", "stores", "sensor_health", "privacy"]
 START_TIMEOUT_S = 90
@@ -48,11 +48,11 @@ def listening_addresses(port: int) -> set[str]:
 
 
 @pytest.fixture
-def server(demo_data: Path, tmp_path: Path) -> Iterator[str]:
+def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "server.log").open("w+")
     process = subprocess.Popen(
-        [str(FOOTFALL), "dashboard", "--data", str(demo_data), "--port", str(port), "--no-browser"],
+        [str(FOOTFALL), "dashboard", "--data", str(demo_outputs.data), "--port", str(port), "--no-browser"],
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -102,10 +102,10 @@ def demo_headline(data: Path) -> dict[str, str]:
     }
 
 
-def test_the_dashboard_in_a_real_browser(server: str, demo_data: Path, tmp_path: Path) -> None:
+def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    expected = demo_headline(demo_data)
+    expected = demo_headline(demo_outputs.data)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium(),

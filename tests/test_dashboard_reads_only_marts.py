@@ -18,6 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 import footfall.dashboard
 
+from conftest import Collected
+
 APP = str(Path(footfall.dashboard.__file__).with_name("app.py"))
 PAGES = ["hourly", "dwell", "capture_rate", "occupancy", "stores", "sensor_health", "privacy"]
 IN_ACCESS, IN_OPEN, IN_ISDIR = 0x1, 0x20, 0x40000000
@@ -60,11 +62,11 @@ class OpenWatch:
 
 
 @pytest.fixture
-def watched(demo_data: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("FOOTFALL_DASHBOARD_DATA", str(demo_data))
+def watched(demo_outputs: Collected, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FOOTFALL_DASHBOARD_DATA", str(demo_outputs.data))
     monkeypatch.delenv("FOOTFALL_CONFIG", raising=False)
-    monkeypatch.chdir(demo_data.parent)
-    tiers = [demo_data / "sightings", demo_data / "visits"]
+    monkeypatch.chdir(demo_outputs.workspace)
+    tiers = [demo_outputs.data / "sightings", demo_outputs.data / "visits"]
     assert all(any(tier.rglob("*.parquet")) for tier in tiers), "the demo has sightings and visits to watch"
     watch = OpenWatch(tiers)
     yield watch, tiers

@@ -33,6 +33,7 @@ def test_wheel_holds_every_part(wheel: Path) -> None:
         "footfall/cli.py",
         "footfall/config.py",
         "footfall/collector/collect.py",
+        "footfall/privacy/audit.py",
         "footfall/pipeline/__init__.py",
         "footfall/dashboard/__init__.py",
     ]:

@@ -3,6 +3,7 @@ on the real captures and on a synthetic store full of directed probes."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -11,12 +12,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SHARED_CAPTURES, run_footfall, tshark_fields
+from conftest import SHARED_CAPTURES, Collected, run_footfall, tshark_fields
 from synthetic_store import StoreSpec, generate
 
 
-def _macs_and_ssids(capture: Path) -> tuple[set[bytes], set[bytes]]:
-    """Every address (any role) and every SSID in a capture, from tshark."""
+@functools.cache
+def _macs_and_ssids(capture: Path) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """Every address (any role) and every SSID in a capture, from tshark (read once per session)."""
     rows = tshark_fields(capture, ["wlan.sa", "wlan.ta", "wlan.ra", "wlan.bssid", "wlan.ssid"])
     macs, ssids = set(), set()
     for *addresses, ssid_field in rows:
@@ -27,7 +29,7 @@ def _macs_and_ssids(capture: Path) -> tuple[set[bytes], set[bytes]]:
             if ssid != "<MISSING>":
                 ssids.add(_ssid_bytes(ssid))
     macs -= {b"\xff" * 6, b"\x00" * 6}  # broadcast and null addresses name nobody
-    return macs, {s for s in ssids if len(s) >= 4}
+    return frozenset(macs), frozenset(s for s in ssids if len(s) >= 4)
 
 
 def _ssid_bytes(text: str) -> bytes:
@@ -105,21 +107,15 @@ def assert_nothing_leaks(root: Path, console: str, macs: set[bytes], ssids: set[
     check(named.encode(), "the console output")
 
 
-def test_real_captures_leave_no_mac_or_ssid_anywhere(workspace: Path) -> None:
+def test_real_captures_leave_no_mac_or_ssid_anywhere(shared_outputs: Collected) -> None:
     """Through every tier: sightings, heartbeats, visits, marts, and the run state."""
-    run = run_footfall("collect", SHARED_CAPTURES, "--store", "lab", "--sensor", "s1", cwd=workspace)
-    assert run.returncode == 0, run.output
-    pipeline = run_footfall("run", cwd=workspace)
-    assert pipeline.returncode == 0, pipeline.output
-    assert any((workspace / "data" / "marts" / "daily").rglob("*.parquet"))
     macs, ssids = set(), set()
-    for capture in SHARED_CAPTURES.rglob("*"):
-        if capture.suffix in (".pcap", ".pcapng", ".cap"):
-            found_macs, found_ssids = _macs_and_ssids(capture)
-            macs |= found_macs
-            ssids |= found_ssids
+    for capture in shared_outputs.captures:
+        found_macs, found_ssids = _macs_and_ssids(capture)
+        macs |= found_macs
+        ssids |= found_ssids
     assert len(macs) > 10_000 and len(ssids) > 100, "the reference found the addresses and names to look for"
-    assert_nothing_leaks(workspace, run.output + pipeline.output, macs, ssids, SHARED_CAPTURES)
+    assert_nothing_leaks(shared_outputs.workspace, shared_outputs.console, macs, ssids, SHARED_CAPTURES)
 
 
 def test_synthetic_directed_probes_leave_no_ssid(workspace: Path, tmp_path: Path) -> None:
@@ -144,7 +140,8 @@ def test_a_mistyped_address_is_not_echoed(workspace: Path, command: list[str]) -
 
 @pytest.mark.parametrize("plant", ["text", "upper-dashed", "raw-bytes", "ssid", "unkeyed-sha256", "console"])
 def test_the_scan_catches_planted_leaks(tmp_path: Path, plant: str) -> None:
-    """The scanner above is the test's oracle: it must see each kind of leak."""
+    """The scanner above is the test's oracle: it must see each kind of leak; and the
+    library's audit, checked against it here, must see it too."""
     import pyarrow as pa
 
     mac, ssid = bytes.fromhex("3c5a10203040"), b"Grandma-Home"
@@ -167,3 +164,28 @@ def test_the_scan_catches_planted_leaks(tmp_path: Path, plant: str) -> None:
     pq.write_table(pa.table(columns), root / "part.parquet", compression="zstd")
     with pytest.raises(AssertionError):
         assert_nothing_leaks(root, console, {mac}, {ssid}, tmp_path / "captures")
+    if plant != "console":  # the library audit sees the same leak, given a capture of that phone
+        assert _library_audit(tmp_path, mac, ssid) == [(PLANTED_RULE[plant], root / "part.parquet")]
+
+
+PLANTED_RULE = {
+    "text": "mac-text",
+    "upper-dashed": "mac-text",
+    "raw-bytes": "mac-bytes",
+    "ssid": "ssid",
+    "unkeyed-sha256": "unkeyed-hash",
+}
+
+
+def _library_audit(folder: Path, mac: bytes, ssid: bytes) -> list[tuple[str, Path]]:
+    """`footfall privacy audit --against` a capture of one probe from `mac` for `ssid`."""
+    from footfall.config import load_settings
+    from footfall.privacy.audit import audit
+
+    from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
+
+    probe = Probe(ts_us=1_700_000_000_000_000, mac=mac.hex(":"), rssi=-50, freq=2437, seq=1, ssid=ssid)
+    capture = write_pcap(folder / "phone.pcap", 127, [Record(probe.ts_us, radiotap(probe, dot11_probe(probe)))])
+    (folder / "footfall.toml").write_text('data_dir = "data"\nsecrets_dir = "secrets"\n')
+    result = audit(load_settings(folder / "footfall.toml"), against=[capture])
+    return [(finding.rule, finding.file) for finding in result.findings]

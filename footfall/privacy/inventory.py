@@ -1,0 +1,115 @@
+"""What the system has written under the data folder, partition by partition, and
+which retention tier each dataset belongs to.
+
+The datasets are Hive-partitioned (`DATASET/store=S/date=D/`), so a partition is the
+unit that retention keeps or deletes whole and that the report dates. Heartbeats
+belong to the sightings tier: they are the collector's output beside the
+sightings, and keeping them after the sightings are gone would make the pipeline
+see a day whose inputs changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from footfall.config import Settings, StoreSettings
+
+TIERS = ("sightings", "visits", "marts")
+COLLECTOR_DATASETS = ("sightings", "heartbeats")
+HIDDEN = (".", "_")
+Day = date  # the Partition field `date` shadows the type inside the class
+
+
+@dataclass(frozen=True)
+class Partition:
+    dataset: str  # "sightings", "heartbeats", "visits" or "marts/<name>"
+    store: str
+    date: date
+    path: Path
+    files: tuple[Path, ...]
+
+    @property
+    def tier(self) -> str:
+        return tier_of(self.dataset)
+
+    def written(self) -> datetime | None:
+        """When the partition's newest file was written (UTC), None when it has none."""
+        times = [file.stat().st_mtime for file in self.files]
+        return datetime.fromtimestamp(max(times), UTC) if times else None
+
+    def age_date(self, zone: ZoneInfo) -> Day:
+        """The day its retention counts from: its own date, or the local day it was
+        written when that is later. An import of last year's captures is kept for the
+        full retention after the import, like data collected live."""
+        written = self.written()
+        if written is None:
+            return self.date
+        return max(self.date, written.astimezone(zone).date())
+
+
+def tier_of(dataset: str) -> str:
+    if dataset in COLLECTOR_DATASETS:
+        return "sightings"
+    if dataset == "visits":
+        return "visits"
+    return "marts"
+
+
+def datasets(data_dir: Path) -> list[str]:
+    """Every dataset present: the collector's, visits, and each mart folder."""
+    found = [name for name in (*COLLECTOR_DATASETS, "visits") if (data_dir / name).is_dir()]
+    marts = data_dir / "marts"
+    if marts.is_dir():
+        found += [f"marts/{p.name}" for p in sorted(marts.iterdir()) if p.is_dir() and not p.name.startswith(HIDDEN)]
+    return found
+
+
+def partitions(data_dir: Path, dataset: str | None = None) -> list[Partition]:
+    """Every `store=S/date=D` folder of the datasets (hidden and temporary files are
+    not counted as the partition's files, but stay in its folder)."""
+    found = []
+    for name in [dataset] if dataset else datasets(data_dir):
+        root = data_dir / name
+        for store_dir in sorted(root.glob("store=*")):
+            for day_dir in sorted(store_dir.glob("date=*")):
+                try:
+                    day = date.fromisoformat(day_dir.name.removeprefix("date="))
+                except ValueError:
+                    continue
+                if not day_dir.is_dir():
+                    continue
+                files = tuple(sorted(p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith(".")))
+                found.append(Partition(name, store_dir.name.removeprefix("store="), day, day_dir, files))
+    return found
+
+
+def stores(settings: Settings) -> list[str]:
+    """The configured stores and every store with data on disk."""
+    on_disk = {p.store for p in partitions(settings.data_dir)}
+    return sorted(set(settings.file.stores) | on_disk)
+
+
+def retention_days(settings: Settings, tier: str) -> int:
+    return int(getattr(settings.file.retention, tier))
+
+
+def expired(partition: Partition, settings: Settings, today: date) -> bool:
+    """Past its tier's retention: more whole days old than configured (0 keeps for ever).
+    `today` is the store's local day."""
+    days = retention_days(settings, partition.tier)
+    if days == 0:
+        return False
+    return (today - partition.age_date(store_zone(settings, partition.store))).days > days
+
+
+def store_zone(settings: Settings, store: str) -> ZoneInfo:
+    """The store's timezone (a folder the configuration does not list gets UTC, as
+    the collector gave it; a folder name is not checked like a --store flag)."""
+    return settings.file.stores.get(store, StoreSettings()).zone
+
+
+def local_today(settings: Settings, store: str, now: datetime) -> date:
+    return now.astimezone(store_zone(settings, store)).date()

@@ -1,0 +1,139 @@
+"""`footfall retention`: deletes every partition past its tier's retention and destroys
+every salt past its epoch and grace.
+
+A partition goes whole and at once: its folder is renamed into DATA/_privacy/trash
+(outside every dataset, so no reader's glob sees it any more) and only then deleted,
+so a reader sees the partition entire or not at all. Each deletion is logged in
+DATA/_privacy/retention.log by store, dataset and date: nothing from inside the data.
+
+Deleting the sightings of a day is not a change the pipeline should act on: the
+store-days next to it that were up to date are recorded as up to date again, so a
+later `footfall run` does not rebuild their visits and marts from fewer sightings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from footfall.collector.salts import SaltState, SaltStore
+from footfall.config import Settings
+from footfall.pipeline.store_days import RunState, StoreDay
+from footfall.privacy import inventory, records
+from footfall.privacy.inventory import Partition
+
+TRASH = "trash"
+
+
+@dataclass
+class RetentionResult:
+    time: datetime
+    dry_run: bool
+    partitions: list[Partition] = field(default_factory=list)  # deleted (or, dry run, due)
+    salts: list[SaltState] = field(default_factory=list)  # destroyed (or, dry run, due)
+
+    def deleted_by_dataset(self) -> dict[str, int]:
+        return dict(sorted(Counter(p.dataset for p in self.partitions).items()))
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "time": records.timestamp(self.time),
+            "partitions_deleted": len(self.partitions),
+            "deleted": self.deleted_by_dataset(),
+            "salts_destroyed": len(self.salts),
+        }
+
+
+def due(settings: Settings, now: datetime) -> list[Partition]:
+    """The partitions past their retention, oldest first."""
+    found = [
+        partition
+        for partition in inventory.partitions(settings.data_dir)
+        if inventory.expired(partition, settings, inventory.local_today(settings, partition.store, now))
+    ]
+    return sorted(found, key=lambda p: (p.date, p.store, p.dataset))
+
+
+def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
+    """Deletes what is due (nothing with dry_run, which only lists it) and records the run."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    salt_store = SaltStore(settings.secrets_dir, timedelta(hours=settings.privacy.salt_grace_hours))
+    result = RetentionResult(now, dry_run, due(settings, now))
+    if dry_run:
+        result.salts = [s for s in salt_store.states() if now > s.expires(salt_store.grace)]
+        return result
+    unchanged = _up_to_date_neighbours(settings, result.partitions)
+    log = []
+    for partition in result.partitions:
+        delete_partition(settings.data_dir, partition.path)
+        log.append(
+            {
+                "time": records.timestamp(now),
+                "action": "deleted",
+                "store": partition.store,
+                "dataset": partition.dataset,
+                "date": partition.date.isoformat(),
+            }
+        )
+    _still_up_to_date(settings, unchanged)
+    result.salts = salt_store.destroy_expired(now)
+    log += [
+        {"time": records.timestamp(now), "action": "salt destroyed", "store": s.store, "epoch": s.epoch}
+        for s in result.salts
+    ]
+    if settings.data_dir.is_dir():  # a run with no data folder yet does not create one
+        if log:
+            records.append_log(settings.data_dir, log)
+        records.write(settings.data_dir, records.LAST_RETENTION, result.record())
+    return result
+
+
+def delete_partition(data_dir: Path, folder: Path) -> None:
+    """Moves the partition out of its dataset in one rename, then deletes it."""
+    trash = records.folder(data_dir) / TRASH
+    trash.mkdir(parents=True, exist_ok=True)
+    _empty_trash(trash)  # what an interrupted run left
+    target = trash / f"{os.getpid()}-{secrets.token_hex(4)}"
+    os.rename(folder, target)
+    shutil.rmtree(target)
+    store_dir = folder.parent
+    if not any(store_dir.iterdir()):
+        store_dir.rmdir()
+
+
+def _empty_trash(trash: Path) -> None:
+    for leftover in trash.iterdir():
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _up_to_date_neighbours(settings: Settings, partitions: list[Partition]) -> dict[StoreDay, str]:
+    """The store-days whose pipeline inputs lose a partition and that were up to
+    date: their settings digest, to record them again after the deletion."""
+    from footfall.pipeline.runner import settings_digest
+
+    state = RunState(settings.data_dir)
+    digests: dict[str, str] = {}
+    found = {}
+    for partition in partitions:
+        if partition.dataset not in inventory.COLLECTOR_DATASETS:
+            continue
+        for shift in (-1, 0, 1):
+            day = StoreDay(partition.store, partition.date + timedelta(days=shift))
+            if day in found:
+                continue
+            digest = digests.setdefault(day.store, settings_digest(settings, day.store))
+            if not state.changed(day, state.fingerprint(day, digest)):
+                found[day] = digest
+    return found
+
+
+def _still_up_to_date(settings: Settings, days: dict[StoreDay, str]) -> None:
+    if days:
+        state = RunState(settings.data_dir)
+        state.record({day: state.fingerprint(day, digest) for day, digest in days.items()})

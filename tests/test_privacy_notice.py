@@ -1,0 +1,89 @@
+"""`footfall privacy notice`: generated from the configuration, so it changes with it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_footfall
+
+BASE = {
+    "epoch": "day",
+    "sightings": 1,
+    "visits": 30,
+    "marts": 0,
+    "controller": "Demo Shop Ltd",
+    "contact": "privacy@example.com",
+}
+
+
+def _config(values: dict) -> str:
+    return (
+        f'[privacy]\nepoch = "{values["epoch"]}"\n'
+        f"[retention]\nsightings = {values['sightings']}\nvisits = {values['visits']}\nmarts = {values['marts']}\n"
+        f"[notice]\ncontroller = {_toml(values['controller'])}\ncontact = {_toml(values['contact'])}\n"
+    )
+
+
+def _toml(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _notice(workspace: Path, values: dict, *args: str) -> str:
+    (workspace / "footfall.toml").write_text(_config(values))
+    run = run_footfall("privacy", "notice", *args, cwd=workspace)
+    assert run.returncode == 0, run.output
+    return run.stdout
+
+
+@pytest.mark.parametrize("kind", ["sign", "web"])
+@pytest.mark.parametrize(
+    ("key", "value", "shown", "gone"),
+    [
+        ("sightings", 7, "Sightings (one record per signal heard): 7 days", "signal heard): 1 day"),
+        ("visits", 90, "arrived and left): 90 days", "arrived and left): 30 days"),
+        ("marts", 365, "people): 365 days", "without a time limit"),
+        ("contact", "dpo@shop.example", "dpo@shop.example", "privacy@example.com"),
+        ("controller", "Corner Store Co", "Corner Store Co", "Demo Shop Ltd"),
+        ("epoch", "week", "every week", "every day"),
+    ],
+)
+def test_the_notice_follows_the_configuration(
+    workspace: Path, kind: str, key: str, value: object, shown: str, gone: str
+) -> None:
+    before = _notice(workspace, BASE, "--kind", kind)
+    after = _notice(workspace, {**BASE, key: value}, "--kind", kind)
+    assert gone in before and shown not in before
+    assert shown in after and gone not in after
+
+
+def test_the_sign_is_short_and_says_what_matters(workspace: Path) -> None:
+    sign = _notice(workspace, BASE)
+    web = _notice(workspace, BASE, "--kind", "web")
+    words = len(re.findall(r"\w+", sign))
+    assert words <= 150, words  # readable standing at a door
+    assert len(re.findall(r"\w+", web)) > 2 * words
+    for text in (sign, web):
+        for needed in ("device address", "signal strength", "time", "names", "phone numbers", "network names"):
+            assert needed in text, needed
+        assert "Wi-Fi off" in text and "privacy@example.com" in text and "Demo Shop Ltd" in text
+    assert "How long we keep it" in sign and "- Visits (when a device arrived and left): 30 days" in sign
+
+
+def test_html_escapes_the_configured_values(workspace: Path) -> None:
+    values = {**BASE, "controller": 'Tom & Jerry <script>alert("x")</script>', "contact": "<b>dpo</b>@x.example"}
+    for kind in ("sign", "web"):
+        page = _notice(workspace, values, "--format", "html", "--kind", kind)
+        assert "<script>" not in page and "<b>" not in page
+        assert "Tom &amp; Jerry &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+        assert "&lt;b&gt;dpo&lt;/b&gt;@x.example" in page
+        assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+
+
+def test_a_missing_contact_is_said_not_invented(workspace: Path) -> None:
+    run = run_footfall("privacy", "notice", cwd=workspace)
+    assert run.returncode == 0
+    assert "notice.contact is not set" in run.stderr and "notice.controller is not set" in run.stderr
+    assert "set notice.contact" in run.stdout
