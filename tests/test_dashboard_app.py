@@ -25,6 +25,7 @@ from footfall.config import load_settings
 from footfall.pipeline import runner
 
 import mart_builder as mb
+from conftest import Collected, run_footfall
 
 APP = str(Path(footfall.dashboard.__file__).with_name("app.py"))
 D = date(2024, 5, 17)  # a Friday: the day looked at
@@ -454,6 +455,62 @@ def test_sensor_health_shows_gaps_as_no_data(scenario: int) -> None:
     assert coverage.loc["back", "minutes heard"] == "no data"
     ticks = chart_rows(at, "level")
     assert len(ticks) == heard and (ticks["shown"] == "< 5").sum() == 12, "minutes below k are heard, shown < k"
+
+
+# --- privacy -------------------------------------------------------------------------------
+
+PRIVACY_CONFIG = """
+[privacy]
+epoch = "week"
+k = 7
+salt_grace_hours = 3
+
+[retention]
+sightings = 2
+visits = 14
+marts = 0
+"""
+
+
+def test_privacy_page_shows_the_settings_in_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the configuration file and the opt-out list, even before there is any data."""
+    (tmp_path / "footfall.toml").write_text(PRIVACY_CONFIG)
+    done = run_footfall("optout", "add", "02:00:00:00:00:01", "02:00:00:00:00:02", cwd=tmp_path)
+    assert done.returncode == 0, done.output
+    monkeypatch.setenv("FOOTFALL_CONFIG", str(tmp_path / "footfall.toml"))
+    monkeypatch.setenv("FOOTFALL_DASHBOARD_DATA", str(tmp_path / "data"))
+    at = open_page("privacy")
+    shown = {label: value for label, (value, _) in metrics(at).items()}
+    assert shown == {
+        "k: smallest published count": "7",
+        "Salt epoch": "week",
+        "Salts alive": "0",
+        "Opt-out entries": "2",
+        "Retention: sightings": "2 days",
+        "Retention: visits": "14 days",
+        "Retention: marts": "for ever",
+        "Last salt destruction": "never",
+    }
+    words = texts(at)
+    assert str(tmp_path / "footfall.toml") in words
+    assert "suppress every count below 7" in words and "2 device(s) have opted out" in words
+    assert "No data yet" not in words
+
+
+def test_privacy_page_is_the_privacy_report(demo_outputs: Collected, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page renders footfall.privacy.report for the configuration in force; its salt
+    count is the salt files on disk."""
+    from footfall.privacy import report
+
+    monkeypatch.setenv("FOOTFALL_DASHBOARD_DATA", str(demo_outputs.data))
+    monkeypatch.delenv("FOOTFALL_CONFIG", raising=False)
+    monkeypatch.chdir(demo_outputs.workspace)
+    at = open_page("privacy")
+    salts = list((demo_outputs.workspace / "secrets" / "salts").rglob("*.salt"))
+    assert metrics(at)["Salts alive"][0] == str(len(salts)) and salts
+    page = next(m.value for m in at.markdown if m.value.startswith("# Privacy report"))
+    expected = report.render_markdown(report.build_report(load_settings(None, demo_outputs.data)))
+    assert page.splitlines()[1:] == expected.splitlines()[1:], "the same report (bar its time stamp)"
 
 
 # --- empty state, schemas -----------------------------------------------------------------
