@@ -42,6 +42,9 @@ demo: $(STAMP)
 	@echo
 	@echo "Outputs are under demo/data/ (salts in demo/secrets/). For example:"
 	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('demo/data/marts/hourly/**/*.parquet', hive_partitioning=true) order by hour\\\"))\""
+	@echo
+	@echo "To open the dashboard on the demo data (http://127.0.0.1:8501, Ctrl+C stops it):"
+	@echo "  $(BIN)/footfall dashboard --data demo/data"
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
@@ -50,6 +53,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/bench_collect.py
 	$(BIN)/python bench/bench_collect.py --frames 4000000 --repeat 1 --skip-tshark
 	$(BIN)/python bench/bench_pipeline.py --rows 10000000
+	$(BIN)/python bench/bench_dashboard.py
 
 # The pipeline on 100 M sightings (generated once into bench/.cache, about 1 GB).
 bench-large: $(STAMP)

@@ -42,7 +42,11 @@ _SELECTED = "store in (select unnest($stores)) and date between $start and $end"
 
 
 class MartsError(FootfallError):
-    """A mart file cannot be read (damaged, or replaced while it was being read)."""
+    """The marts cannot be queried at all (the pages show it as a one-line error)."""
+
+
+# what DuckDB raises for a file it cannot read (damaged, truncated, not Parquet, other columns)
+_UNREADABLE = (duckdb.IOException, duckdb.InvalidInputException, duckdb.BinderException, duckdb.ConversionException)
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,8 @@ class Marts:
         for ddl in CACHE_TABLES.values():
             self._con.execute(ddl)
         self._partitions = {mart: _Partitions() for mart in CACHE_TABLES}
+        # mart files that cannot be read, and why: left out (their store-days read "no data"), named on the pages
+        self.damaged: dict[str, str] = {}
 
     # -- what there is
 
@@ -385,10 +391,9 @@ class Marts:
         with self._lock:
             self._ensure("sensor_health", selection.stores, [selection.day])
             heard = self._read(HOURS_HEARD, _day(selection))
-        files = self._files("occupancy", selection.stores, selection.day)
-        if not files:
-            return Occupancy(bins=pd.DataFrame(columns=["store", "ts", "present", "suppressed"]), heard=heard)
-        return Occupancy(bins=self._read(OCCUPANCY, {"files": files}), heard=heard)
+            files = self._files("occupancy", selection.stores, selection.day)
+            bins = self._read_files(OCCUPANCY, files, ["store", "ts", "present", "suppressed"])
+        return Occupancy(bins=bins, heard=heard)
 
     def comparison(self, selection: Selection) -> Comparison:
         previous = selection.previous()
@@ -408,23 +413,19 @@ class Marts:
             coverage = self._read(SENSOR_COVERAGE, _range(selection))
             coverage_days = self._read(SENSOR_COVERAGE_DAYS, _range(selection))
         day = selection.day
-        files = self._files("sensor_health", selection.stores, day)
-        gaps = pd.DataFrame(columns=["store", "sensor", "gap_start", "gap_end"])
-        if files:
-            bounds = [_day_bounds(day, self.zone_of(store)) for store in selection.stores]
-            gaps = self._read(
-                SENSOR_GAPS,
-                {
-                    "files": files,
-                    "bound_stores": list(selection.stores),
-                    "day_starts": [start for start, _ in bounds],
-                    "day_ends": [end for _, end in bounds],
-                },
-            )
+        bounds = [_day_bounds(day, self.zone_of(store)) for store in selection.stores]
+        gaps = self._read_files(
+            SENSOR_GAPS,
+            self._files("sensor_health", selection.stores, day),
+            ["store", "sensor", "gap_start", "gap_end"],
+            {
+                "bound_stores": list(selection.stores),
+                "day_starts": [start for start, _ in bounds],
+                "day_ends": [end for _, end in bounds],
+            },
+        )
         detail = self._files("sensor_health", (detail_store,), day) if detail_store else []
-        minutes = pd.DataFrame(columns=["sensor", "minute", "frames", "probes", "suppressed"])
-        if detail:
-            minutes = self._read(SENSOR_MINUTES, {"files": detail})
+        minutes = self._read_files(SENSOR_MINUTES, detail, ["sensor", "minute", "frames", "probes", "suppressed"])
         return Sensors(coverage=coverage, coverage_days=coverage_days, gaps=gaps, minutes=minutes)
 
     # -- helpers
@@ -433,9 +434,30 @@ class Marts:
         with self._lock:
             try:
                 table = self._con.sql(sql, params=parameters).to_arrow_table()
-            except duckdb.IOException as exc:
-                raise MartsError(f"a mart file cannot be read ({_one_line(exc)})") from None
+            except _UNREADABLE as exc:
+                raise MartsError(f"the marts cannot be queried ({_one_line(exc)})") from None
         return _plain(table).to_pandas(types_mapper=_NULLABLE.get)
+
+    def _read_files(self, sql: str, files: list[str], columns: list[str], extra: dict | None = None) -> pd.DataFrame:
+        """A query over the files of a day; a damaged one is left out (and recorded)."""
+        with self._lock:
+            files = [file for file in files if file not in self.damaged]
+            try:
+                return self._read(sql, (extra or {}) | {"files": files}) if files else pd.DataFrame(columns=columns)
+            except MartsError:
+                files = self._sort_out("select * from read_parquet($files)", files)
+                return self._read(sql, (extra or {}) | {"files": files}) if files else pd.DataFrame(columns=columns)
+
+    def _sort_out(self, sql: str, files: list[str], extra: dict | None = None) -> list[str]:
+        """The files a query can read, one by one; the others are recorded in `damaged`."""
+        good = []
+        for file in files:
+            try:
+                self._con.execute(sql, (extra or {}) | {"files": [file]})
+                good.append(file)
+            except _UNREADABLE as exc:
+                self.damaged[file] = _one_line(exc)
+        return good
 
     def _files(self, mart: str, stores: Iterable[str], day: date) -> list[str]:
         return [
@@ -490,14 +512,16 @@ class Marts:
                 held[key] = stamp
 
     def _load(self, mart: str, files: list[str]) -> None:
-        parameters: dict[str, object] = {"files": files}
+        parameters: dict[str, object] = {}
         if mart == "sensor_health":
             stores = sorted({_store_of(file) for file in files})
-            parameters |= {"zone_stores": stores, "zone_names": [self.zone_of(s) for s in stores]}
+            parameters = {"zone_stores": stores, "zone_names": [self.zone_of(s) for s in stores]}
+        for file in files:
+            self.damaged.pop(file, None)
         try:
-            self._con.execute(LOAD[mart], parameters)
-        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.BinderException) as exc:
-            raise MartsError(f"marts/{mart}: a file cannot be read ({_one_line(exc)})") from None
+            self._con.execute(LOAD[mart], parameters | {"files": files})
+        except _UNREADABLE:
+            self._sort_out(LOAD[mart], files, parameters)  # loads the good ones, one by one
 
 
 # The queries each page runs, by page: what `make bench` times.

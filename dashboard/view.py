@@ -154,12 +154,22 @@ and `footfall dashboard --data demo/data` opens it.
 
 
 def guard(action):
-    """Runs a page's query; a damaged mart file becomes a one-line error on the page."""
+    """Runs a page's query: a damaged mart file is named in a warning (its store-day reads
+    "no data"), marts that cannot be queried at all are a one-line error."""
     try:
-        return action()
+        result = action()
     except MartsError as exc:
         st.error(f"footfall: {exc}")
         st.stop()
+    damaged = current().marts.damaged
+    if damaged:
+        listed = "; ".join(f"{path} ({why})" for path, why in sorted(damaged.items())[:5])
+        more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+        st.warning(
+            f"{len(damaged)} mart file(s) cannot be read and are left out (their store-days read “no data”): "
+            f"{listed}{more}. Run `footfall run` for those days again."
+        )
+    return result
 
 
 def scope(view: View, selection: Selection) -> str:

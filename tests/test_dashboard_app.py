@@ -531,6 +531,15 @@ def test_empty_state_tells_a_new_user_what_to_do(page: str, tmp_path: Path, monk
     assert not at.metric and not at.dataframe
 
 
+def test_a_damaged_mart_file_is_named_and_the_rest_shown(scenario: int, tmp_path: Path) -> None:
+    broken = tmp_path / "data" / "marts" / "daily" / "store=south" / f"date={D}" / "part-0.parquet"
+    broken.write_bytes(b"PAR1 truncated")
+    at = open_page("overview")
+    assert str(broken) in at.warning[0].value and "footfall run" in at.warning[0].value
+    north = true_daily("north", D)["visitors"]
+    assert metrics(at)["Visitors"][0] == f"{north:,}", "south's damaged day is left out, north still shown"
+
+
 def test_a_bad_configuration_is_one_line_on_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "footfall.toml").write_text("[privacy]\nk = 0\n")
     monkeypatch.setenv("FOOTFALL_CONFIG", str(tmp_path / "footfall.toml"))
