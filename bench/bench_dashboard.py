@@ -14,7 +14,8 @@ queries of footfall.dashboard.queries (PAGE_QUERIES, exactly what the pages call
   reference      the same SQL over DuckDB views that glob every mart file with Hive
                  partition filters (the straightforward way), default view
 
-and prints each page's seconds, the target (< 1 s) and the ratio to the reference.
+and prints each page's seconds, the target (< 1 s) and the ratio to the reference;
+then the time of the Privacy page's report, which reads no mart but lists folders.
 """
 
 from __future__ import annotations
@@ -102,10 +103,12 @@ def main() -> None:
         first = timed(lambda query=query, fresh=fresh: query(fresh, week))
         again = timed(lambda query=query, fresh=fresh: query(fresh, week))
         rows[page] = {"first": first, "again": again}
+    rss = {"7 days": _rss_mib()}
     if not args.skip_year:
         for page, query in PAGE_QUERIES.items():  # one app, the pages in order: the first ones load the year
             rows[page]["year first"] = timed(lambda query=query: query(marts, year))
             rows[page]["year"] = timed(lambda query=query: query(marts, year))
+        rss["year"] = _rss_mib()
     if not args.skip_reference:
         reference = GlobMarts(root)
         for page, query in PAGE_QUERIES.items():
@@ -125,7 +128,20 @@ def main() -> None:
         f"{'met' if worst < TARGET_S else 'NOT met'} (slowest {worst:.2f} s); "
         "ratio = reference (glob over every mart file) / first open of the 7 days"
     )
-    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    from footfall.config import load_settings
+    from footfall.privacy.report import build_report
+
+    seconds = timed(lambda: build_report(load_settings(None, root)))
+    print(
+        f"Privacy page: footfall.privacy.report.build_report {seconds:.1f} s (no mart query: it lists every "
+        "partition folder of every tier; the page keeps it for a minute)"
+    )
+    rss["reference"] = _rss_mib()
+    print("peak RSS of this process: " + ", ".join(f"{mib:,.0f} MiB after the {stage}" for stage, mib in rss.items()))
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _s(value: float | None, width: int = 5) -> str:

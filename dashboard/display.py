@@ -17,7 +17,6 @@ import pandas as pd
 
 NO_DATA = "no data"
 DASH = "\u2013"  # en dash, for ranges: 120-124 printed properly
-MINUS = "\u2212"
 TIMES = "\u00d7"
 
 
@@ -76,7 +75,7 @@ def change(current: float | None, reference: float | None) -> str | None:
     """+12% / -8% against a reference; None when there is nothing to compare."""
     if current is None or reference is None or reference == 0:
         return None
-    return f"{(current - reference) / reference:+.0%}".replace("-", MINUS)
+    return f"{(current - reference) / reference:+.0%}"  # an ASCII sign: st.metric reads it for the arrow
 
 
 def day_label(day: date, today: date | None = None) -> str:
@@ -97,7 +96,7 @@ def points(current: float | None, reference: float | None) -> str | None:
     """The change of a rate in percentage points: +3 pts."""
     if current is None or reference is None:
         return None
-    return f"{(current - reference) * 100:+.0f} pts".replace("-", MINUS)
+    return f"{(current - reference) * 100:+.1f} pts"
 
 
 def plural(n: int, word: str) -> str:

@@ -36,20 +36,20 @@ def _get(row: pd.Series | None, name: str) -> object:
     return None if row is None else row.get(name)
 
 
-def _int(value: object) -> int:
+def as_int(value: object) -> int:
     """A count that may be missing (NaN, NA, None) as an int, missing as 0."""
     return 0 if display.is_missing(value) else int(value)  # type: ignore[call-overload]
 
 
 def _has_rows(row: pd.Series | None) -> bool:
-    return row is not None and _int(row.get("rows")) > 0
+    return row is not None and as_int(row.get("rows")) > 0
 
 
 def count(row: pd.Series | None, name: str, k: int) -> Figure:
     """A count column (with its `<name>_hidden` companion) of a totals row."""
     if row is None or not _has_rows(row):
         return Figure(display.NO_DATA, None)
-    value, hidden = row[name], _int(row[f"{name}_hidden"])
+    value, hidden = row[name], as_int(row[f"{name}_hidden"])
     text = display.count(value, hidden, k)
     exact = None if hidden or display.is_missing(value) else float(value)
     return Figure(text, exact)
@@ -61,7 +61,7 @@ def rate(row: pd.Series | None, k: int, numerator: str = "rate_visitors", other:
         return Figure(display.NO_DATA, None)
     top, rest = _get(row, numerator), _get(row, other)
     if display.is_missing(top) or display.is_missing(rest) or float(top) + float(rest) == 0:  # type: ignore[arg-type]
-        hidden = _int(row.get("rate_hidden"))
+        hidden = as_int(row.get("rate_hidden"))
         return Figure(f"too few (< {k})" if hidden else "nobody counted", None)
     value = float(top) / (float(top) + float(rest))  # type: ignore[arg-type]
     return Figure(display.percent(value), value)
@@ -87,7 +87,7 @@ def bar_frame(frame: pd.DataFrame, x: str, name: str, k: int, no_data: pd.Series
     A fully suppressed bar is drawn at k-1, the most it can be, in grey."""
     rows = []
     for index, row in frame.iterrows():
-        hidden = _int(row.get(f"{name}_hidden"))
+        hidden = as_int(row.get(f"{name}_hidden"))
         value = row[name]
         low, high = display.count_bounds(value, hidden, k)
         if no_data is not None and bool(no_data.loc[index]):

@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from footfall.config import NAME_PATTERN
 from footfall.errors import FootfallError
 
 MARTS = ("daily", "hourly", "dwell", "occupancy", "sensor_health")
@@ -324,19 +325,24 @@ class Marts:
         self._lock = threading.RLock()
         self._con = duckdb.connect(":memory:")
         self._con.execute("set TimeZone = 'UTC'")
+        # rows need no order until a query sorts them: reading many small files is 2-3x faster so
+        self._con.execute("set preserve_insertion_order = false")
         for ddl in CACHE_TABLES.values():
             self._con.execute(ddl)
         self._partitions = {mart: _Partitions() for mart in CACHE_TABLES}
-        # mart files that cannot be read, and why: left out (their store-days read "no data"), named on the pages
+        # mart files that cannot be read, and why: left out (their store-days read "no data"), named on the
+        # pages, until the file changes (the day run again)
         self.damaged: dict[str, str] = {}
+        self._damaged_at: dict[str, int] = {}
 
     # -- what there is
 
     def stores(self) -> list[str]:
-        """Stores with at least one published store-day (in any mart)."""
+        """Stores with at least one published store-day (in any mart); a folder whose
+        name no store can have (the configuration's rule) is not one."""
         found: set[str] = set()
         for mart in MARTS:
-            found.update(_names(self.root / mart, "store="))
+            found.update(name for name in _names(self.root / mart, "store=") if NAME_PATTERN.match(name))
         return sorted(found)
 
     def date_bounds(self, stores: Iterable[str]) -> tuple[date, date] | None:
@@ -441,7 +447,7 @@ class Marts:
     def _read_files(self, sql: str, files: list[str], columns: list[str], extra: dict | None = None) -> pd.DataFrame:
         """A query over the files of a day; a damaged one is left out (and recorded)."""
         with self._lock:
-            files = [file for file in files if file not in self.damaged]
+            files = [file for file in files if not self._still_damaged(file)]
             try:
                 return self._read(sql, (extra or {}) | {"files": files}) if files else pd.DataFrame(columns=columns)
             except MartsError:
@@ -457,7 +463,17 @@ class Marts:
                 good.append(file)
             except _UNREADABLE as exc:
                 self.damaged[file] = _one_line(exc)
+                self._damaged_at[file] = _mtime(file)
         return good
+
+    def _still_damaged(self, file: str) -> bool:
+        """Recorded as damaged and not replaced since."""
+        if file not in self.damaged:
+            return False
+        if self._damaged_at.get(file) == _mtime(file):
+            return True
+        del self.damaged[file]
+        return False
 
     def _files(self, mart: str, stores: Iterable[str], day: date) -> list[str]:
         return [
@@ -576,6 +592,13 @@ def _parquet_files(folder: str) -> list[str]:
     except (FileNotFoundError, NotADirectoryError):
         return []
     return sorted(f"{folder}/{n}" for n in names if n.endswith(".parquet") and not n.startswith((".", "_")))
+
+
+def _mtime(file: str) -> int:
+    try:
+        return os.stat(file).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _store_of(file: str) -> str:

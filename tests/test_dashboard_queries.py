@@ -9,6 +9,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -81,7 +82,29 @@ def test_stores_and_dates_come_from_the_partition_folders(tmp_path: Path) -> Non
     publish(tmp_path, "a", D - timedelta(days=3), 12)
     publish(tmp_path, "b", D + timedelta(days=1), 5)
     (tmp_path / "marts" / "daily" / "store=a" / "date=not-a-date").mkdir()
+    (tmp_path / "marts" / "daily" / "store=not a store name").mkdir()
     marts = Marts(tmp_path)
     assert marts.stores() == ["a", "b"]
     assert marts.date_bounds(["a"]) == (D - timedelta(days=3), D)
     assert marts.date_bounds(["a", "b"]) == (D - timedelta(days=3), D + timedelta(days=1))
+
+
+def test_a_damaged_file_of_the_day_is_left_out_until_it_is_replaced(tmp_path: Path) -> None:
+    """The day-by-day marts (occupancy here) are read from the files when asked."""
+    start = pd.Timestamp(D, tz="UTC")
+    bins = [
+        {"ts": start + pd.Timedelta(minutes=5 * n), "present": 7.0, "suppressed": False, "estimated": True}
+        for n in range(288)
+    ]
+    good = mb.write(tmp_path, "occupancy", "a", D, bins)
+    broken = tmp_path / "marts" / "occupancy" / "store=b" / f"date={D}" / "part-0.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"PAR1 not a parquet file")
+    marts = Marts(tmp_path)
+    selection = Selection(("a", "b"), D, D)
+    assert set(marts.occupancy(selection).bins["store"]) == {"a"}
+    assert list(marts.damaged) == [str(broken)]
+    staged = tmp_path / "staged.parquet"
+    shutil.copy(good, staged)
+    os.replace(staged, broken)  # the day run again
+    assert set(marts.occupancy(selection).bins["store"]) == {"a", "b"} and marts.damaged == {}

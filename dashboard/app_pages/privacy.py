@@ -8,15 +8,30 @@ import streamlit as st
 from footfall.dashboard import view
 from footfall.privacy import report, wording
 
+REFRESH_S = 60  # the report walks every partition folder: seconds on years of many stores
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner="Reading the privacy state (configuration, salts, folder listings)…")
+def privacy_report(data_dir: str, config_file: str | None, config_changed: float | None) -> dict:
+    """build_report for the configuration in force, at most REFRESH_S old (keyed by the
+    configuration file's mtime, so an edited file is read again at once)."""
+    return report.build_report(current.settings)
+
+
 current = view.current()
-built = report.build_report(current.settings)
+source = current.settings.source
+built = privacy_report(
+    str(current.settings.data_dir),
+    str(source) if source else None,
+    source.stat().st_mtime if source and source.exists() else None,
+)
 settings, state = built["settings"], built["state"]
 
 st.title("Privacy")
 st.caption(
     f"The settings in force, from {built['config_file'] or 'the defaults (no configuration file)'}: the same "
     "configuration the collector and the pipeline use. `footfall privacy report` prints this report; "
-    "`footfall privacy audit` checks every output."
+    f"`footfall privacy audit` checks every output. As of {built['generated_at']} (refreshed every minute)."
 )
 
 retention = settings["retention_days"]

@@ -42,7 +42,7 @@ for _, row in stores.iterrows():
             "median dwell": figures.dwell(row, "dwell_p50_s", k).text,
             "vs previous period": (display.change(visitors.value, before.value) if before else None) or display.DASH,
             "sensors heard": uptime,
-            "_order": figures._int(row["visitors"]),
+            "_order": figures.as_int(row["visitors"]),
         }
     )
 table = pd.DataFrame(rows).sort_values(["_order", "store"], ascending=[False, True])
