@@ -29,12 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from footfall.collector.salts import SaltStore
 from footfall.config import Settings
 from footfall.errors import FootfallError
 from footfall.privacy import inventory, permissions, records
 from footfall.privacy.capture_secrets import CaptureSecrets, read_captures
 from footfall.privacy.leak_patterns import MAC_BYTES, MAC_TEXT, SSID, UNKEYED, LeakMatcher, member
+from footfall.privacy.retention import due_salts
 
 BELOW_K = "below-k"
 RETENTION = "retention"
@@ -341,6 +341,5 @@ def _salts(settings: Settings, now: datetime) -> list[Finding]:
             None,
             f"epoch {state.epoch}: due for destruction at {records.timestamp(state.expires(grace).astimezone(UTC))}",
         )
-        for state in SaltStore(settings.secrets_dir, grace).states()
-        if now > state.expires(grace)
+        for state in due_salts(settings, now)
     ]

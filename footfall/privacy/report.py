@@ -24,7 +24,6 @@ REPORT_VERSION = 1
 HASH = "HMAC-SHA256"
 PSEUDONYM_BITS = 64
 VISIT_KEYS = ("gap_min", "min_dwell_min", "rssi_threshold_dbm", "staff_daily_hours")
-EPOCH_WORDS = {"hour": "hour", "day": "day", "week": "week"}
 
 
 def build_report(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
@@ -222,7 +221,7 @@ def explain(report: dict[str, Any]) -> list[str]:
     """What an attacker holding every output (not the secrets) could and could not
     learn, in the terms of this configuration and state."""
     settings, state = report["settings"], report["state"]
-    epoch = EPOCH_WORDS[settings["epoch"]]
+    epoch = settings["epoch"]
     grace = wording.hours(settings["salt_grace_hours"])
     k = settings["k"]
     retention = settings["retention_days"]

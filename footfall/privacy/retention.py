@@ -60,38 +60,39 @@ def due(settings: Settings, now: datetime) -> list[Partition]:
     return sorted(found, key=lambda p: (p.date, p.store, p.dataset))
 
 
+def due_salts(settings: Settings, now: datetime) -> list[SaltState]:
+    """The salts alive past their epoch's end (and last use) plus the grace."""
+    store = _salt_store(settings)
+    return [state for state in store.states() if now > state.expires(store.grace)]
+
+
 def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
     """Deletes what is due (nothing with dry_run, which only lists it) and records the run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    salt_store = SaltStore(settings.secrets_dir, timedelta(hours=settings.privacy.salt_grace_hours))
     result = RetentionResult(now, dry_run, due(settings, now))
     if dry_run:
-        result.salts = [s for s in salt_store.states() if now > s.expires(salt_store.grace)]
+        result.salts = due_salts(settings, now)
         return result
+    when = records.timestamp(now)
     unchanged = _up_to_date_neighbours(settings, result.partitions)
-    log = []
     for partition in result.partitions:
         delete_partition(settings.data_dir, partition.path)
-        log.append(
-            {
-                "time": records.timestamp(now),
-                "action": "deleted",
-                "store": partition.store,
-                "dataset": partition.dataset,
-                "date": partition.date.isoformat(),
-            }
-        )
+        line = {"time": when, "action": "deleted", "store": partition.store, "dataset": partition.dataset}
+        records.append_log(settings.data_dir, [{**line, "date": partition.date.isoformat()}])
     _still_up_to_date(settings, unchanged)
-    result.salts = salt_store.destroy_expired(now)
-    log += [
-        {"time": records.timestamp(now), "action": "salt destroyed", "store": s.store, "epoch": s.epoch}
-        for s in result.salts
-    ]
+    result.salts = _salt_store(settings).destroy_expired(now)
     if settings.data_dir.is_dir():  # a run with no data folder yet does not create one
-        if log:
-            records.append_log(settings.data_dir, log)
+        destroyed = [
+            {"time": when, "action": "salt destroyed", "store": s.store, "epoch": s.epoch} for s in result.salts
+        ]
+        if destroyed:
+            records.append_log(settings.data_dir, destroyed)
         records.write(settings.data_dir, records.LAST_RETENTION, result.record())
     return result
+
+
+def _salt_store(settings: Settings) -> SaltStore:
+    return SaltStore(settings.secrets_dir, timedelta(hours=settings.privacy.salt_grace_hours))
 
 
 def delete_partition(data_dir: Path, folder: Path) -> None:
