@@ -15,7 +15,8 @@ $(STAMP): $(SOURCES)
 
 venv: $(STAMP)
 
-# tshark is the tests' independent reference dissector and the bench's yardstick.
+# tshark is the tests' independent reference dissector and the bench's yardstick;
+# chromium is the real browser the dashboard test drives (through Playwright, never a download).
 system-deps:
 	@if command -v tshark >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
@@ -24,6 +25,12 @@ system-deps:
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | $$SUDO debconf-set-selections; \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark >/dev/null; }
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "chromium is missing and this user cannot install it: apt-get install chromium" >&2; exit 1; fi; \
+	echo "installing chromium (apt-get) ..."; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
 # Collects the two sensors of a real lab day (sample_captures/) into demo/, then runs the
 # pipeline: the collect summaries, then visitors, passers-by, capture rate and dwell.
@@ -35,6 +42,9 @@ demo: $(STAMP)
 	@echo
 	@echo "Outputs are under demo/data/ (salts in demo/secrets/). For example:"
 	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('demo/data/marts/hourly/**/*.parquet', hive_partitioning=true) order by hour\\\"))\""
+	@echo
+	@echo "To open the dashboard on the demo data (http://127.0.0.1:8501, Ctrl+C stops it):"
+	@echo "  $(BIN)/footfall dashboard --data demo/data"
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
@@ -44,6 +54,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/bench_collect.py --frames 4000000 --repeat 1 --skip-tshark
 	$(BIN)/python bench/bench_stream.py --days 5
 	$(BIN)/python bench/bench_pipeline.py --rows 10000000
+	$(BIN)/python bench/bench_dashboard.py
 
 # The pipeline on 100 M sightings (generated once into bench/.cache, about 1 GB).
 bench-large: $(STAMP)

@@ -254,6 +254,22 @@ def _date_range(date: str | None, start: str | None, end: str | None):
     return first, last
 
 
+@app.command()
+def dashboard(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8501,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    browser: Annotated[
+        bool | None, typer.Option("--browser/--no-browser", help="Open a browser tab (default: if there is a display).")
+    ] = None,
+) -> None:
+    """Serve the dashboard (aggregates from the marts only) on http://HOST:PORT."""
+    from footfall.dashboard import launch
+
+    launch.serve(load_settings(config, data), host, port, browser)
+
+
 @optout_app.command("add")
 def optout_add(
     macs: Annotated[list[str], typer.Argument(metavar="MAC", help="MAC addresses (aa:bb:cc:dd:ee:ff).")],

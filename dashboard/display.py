@@ -1,0 +1,103 @@
+"""How figures read on the dashboard: counts with thousands separators, suppressed
+cells as "< k" (never 0, never blank), durations in minutes and hours, rates in
+percent, and "no data" where nothing was recorded.
+
+A total over several store-days may include suppressed cells: each is a count from
+0 to k-1 that the marts do not publish, so the total is only known to lie in a
+range, and it is shown as that range ("120 to 124" with an en dash), or as "< n" when every part is
+hidden. Nothing here reads data; the pages pass it the marts' figures.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+
+NO_DATA = "no data"
+DASH = "\u2013"  # en dash, for ranges: 120-124 printed properly
+TIMES = "\u00d7"
+
+
+def is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value: object, hidden: int = 0, k: int = 5, rows: int | None = None) -> str:
+    """A count, or a total of counts `hidden` of which are suppressed (below k each).
+    rows = 0 (no store-day at all) is "no data": nothing was recorded, which is not zero."""
+    if rows == 0:
+        return NO_DATA
+    known = 0 if is_missing(value) else int(value)  # type: ignore[call-overload]
+    hidden = int(hidden or 0)
+    if hidden == 0 or k <= 1:
+        return f"{known:,}"
+    most = known + hidden * (k - 1)
+    if known == 0:
+        return f"< {most + 1:,}"
+    return f"{known:,}{DASH}{most:,}"
+
+
+def count_bounds(value: object, hidden: int, k: int) -> tuple[int, int]:
+    """The lowest and highest the true total can be."""
+    known = 0 if is_missing(value) else int(value)  # type: ignore[call-overload]
+    return known, known + int(hidden or 0) * max(k - 1, 0)
+
+
+def share(numerator: object, denominator: object, k: int, hidden: int = 0) -> str:
+    """A rate in percent; when the counts it needs are suppressed, says so (with k)."""
+    if is_missing(denominator) or float(denominator) == 0:  # type: ignore[arg-type]
+        return f"too few (< {k})" if hidden else NO_DATA
+    return percent(float(numerator) / float(denominator))  # type: ignore[arg-type]
+
+
+def percent(rate: object, k: int | None = None) -> str:
+    if is_missing(rate):
+        return f"too few (< {k})" if k else NO_DATA
+    return f"{float(rate) * 100:.0f}%"  # type: ignore[arg-type]
+
+
+def duration(seconds: object, k: int | None = None) -> str:
+    """41 min, 1 h 05 min; a dwell of suppressed visits reads "too few (< k)"."""
+    if is_missing(seconds):
+        return f"too few (< {k})" if k else NO_DATA
+    total_minutes = round(float(seconds) / 60)  # type: ignore[arg-type]
+    if total_minutes < 1:
+        return f"{round(float(seconds))} s"  # type: ignore[arg-type]
+    if total_minutes < 60:
+        return f"{total_minutes} min"
+    hours, minutes = divmod(total_minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def change(current: float | None, reference: float | None) -> str | None:
+    """+12% / -8% against a reference; None when there is nothing to compare."""
+    if current is None or reference is None or reference == 0:
+        return None
+    return f"{(current - reference) / reference:+.0%}"  # an ASCII sign: st.metric reads it for the arrow
+
+
+def day_label(day: date, today: date | None = None) -> str:
+    """'Today', 'Yesterday', or 'Friday 15 March 2024'."""
+    if today is not None:
+        if day == today:
+            return f"Today ({day:%A %-d %B})"
+        if (today - day).days == 1:
+            return f"Yesterday ({day:%A %-d %B})"
+    return f"{day:%A %-d %B %Y}"
+
+
+def hours_range(hour: int) -> str:
+    return f"{hour:02d}:00{DASH}{(hour + 1) % 24:02d}:00"
+
+
+def points(current: float | None, reference: float | None) -> str | None:
+    """The change of a rate in percentage points: +3 pts."""
+    if current is None or reference is None:
+        return None
+    return f"{(current - reference) * 100:+.1f} pts"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

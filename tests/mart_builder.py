@@ -1,0 +1,95 @@
+"""Writes marts as the pipeline publishes them (same layout, same column types), from
+true counts the tests choose, suppressing below k as the pipeline does: a count
+below k (zero included) is null and the row's `suppressed` flag is set, and so is a
+rate or a dwell derived from it. test_dashboard_app checks these schemas against the
+files the real pipeline writes, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+UTC_US = pa.timestamp("us", tz="UTC")
+SCHEMAS = {
+    "daily": pa.schema(
+        [
+            ("visitors", pa.int64()),
+            ("visits", pa.int64()),
+            ("passersby", pa.int64()),
+            ("capture_rate", pa.float64()),
+            ("dwell_p50_s", pa.float64()),
+            ("dwell_p90_s", pa.float64()),
+            ("suppressed", pa.bool_()),
+            ("estimated", pa.bool_()),
+        ]
+    ),
+    "hourly": pa.schema(
+        [
+            ("hour", pa.int32()),
+            ("arrivals", pa.int64()),
+            ("visitors", pa.int64()),
+            ("passersby", pa.int64()),
+            ("capture_rate", pa.float64()),
+            ("suppressed", pa.bool_()),
+        ]
+    ),
+    "dwell": pa.schema([("bucket", pa.string()), ("visits", pa.int64()), ("suppressed", pa.bool_())]),
+    "occupancy": pa.schema(
+        [("ts", UTC_US), ("present", pa.float64()), ("suppressed", pa.bool_()), ("estimated", pa.bool_())]
+    ),
+    "sensor_health": pa.schema(
+        [
+            ("sensor", pa.string()),
+            ("minute", UTC_US),
+            ("frames", pa.float64()),
+            ("probes", pa.float64()),
+            ("suppressed", pa.bool_()),
+        ]
+    ),
+}
+
+
+def hidden(n: int, k: int) -> bool:
+    return k > 1 and n < k
+
+
+def shown(n: int, k: int) -> int | None:
+    return None if hidden(n, k) else n
+
+
+def daily_row(visitors: int, visits: int, passersby: int, p50: float, p90: float, k: int) -> dict:
+    out = hidden(visitors, k) or hidden(passersby, k)
+    return {
+        "visitors": shown(visitors, k),
+        "visits": shown(visits, k),
+        "passersby": shown(passersby, k),
+        "capture_rate": None if out or visitors + passersby == 0 else visitors / (visitors + passersby),
+        "dwell_p50_s": None if hidden(visits, k) else p50,
+        "dwell_p90_s": None if hidden(visits, k) else p90,
+        "suppressed": hidden(visitors, k) or hidden(visits, k) or hidden(passersby, k),
+        "estimated": True,
+    }
+
+
+def hourly_row(hour: int, arrivals: int, visitors: int, passersby: int, k: int) -> dict:
+    out = hidden(arrivals, k) or hidden(passersby, k)
+    return {
+        "hour": hour,
+        "arrivals": shown(arrivals, k),
+        "visitors": shown(visitors, k),
+        "passersby": shown(passersby, k),
+        "capture_rate": None if out or arrivals + passersby == 0 else arrivals / (arrivals + passersby),
+        "suppressed": hidden(arrivals, k) or hidden(visitors, k) or hidden(passersby, k),
+    }
+
+
+def write(data_dir: Path, mart: str, store: str, day: date, rows: list[dict]) -> Path:
+    """One partition file, as the runner publishes it (store and date only in the path)."""
+    folder = data_dir / "marts" / mart / f"store={store}" / f"date={day.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "part-0.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS[mart]), path)
+    return path

@@ -1,0 +1,156 @@
+"""`footfall dashboard` as a user runs it: the command starts the server on a free
+local port, a real headless Chromium (Debian's, driven by Playwright) opens every
+page, the demo day's headline figures must be on the overview (computed here from
+the marts with DuckDB), no page may show a Streamlit exception, and a full-page
+screenshot of each is saved under the test's folder."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import FOOTFALL, Collected, run_footfall
+
+PAGES = ["", "hourly", "dwell", "capture_rate", "occupancy", "stores", "sensor_health", "privacy"]
+START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "the browser test needs Debian's chromium; `make test` installs it (apt-get install chromium)"
+    return path
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a socket listens on for this port, from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.fixture
+def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "server.log").open("w+")
+    process = subprocess.Popen(
+        [str(FOOTFALL), "dashboard", "--data", str(demo_outputs.data), "--port", str(port), "--no-browser"],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"footfall dashboard exited with {process.returncode}: {log.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"the server did not answer within {START_TIMEOUT_S} s: {log.read()[-2000:]}")
+            time.sleep(0.5)
+        assert listening_addresses(port) == {"0100007F"}, "it serves on 127.0.0.1 only"
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def demo_headline(data: Path) -> dict[str, str]:
+    """The demo day's figures, read from the daily mart (one store, one day)."""
+    ((visitors, visits, passersby, rate, p50),) = duckdb.sql(
+        "select visitors, visits, passersby, visitors / (visitors + passersby), dwell_p50_s "
+        f"from read_parquet('{data}/marts/daily/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    minutes = round(p50 / 60)
+    return {
+        "Visitors": f"{visitors:,}",
+        "Visits": f"{visits:,}",
+        "Passers-by": f"{passersby:,}",
+        "Capture rate": f"{rate * 100:.0f}%",
+        "Median dwell": f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min",
+    }
+
+
+def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    expected = demo_headline(demo_outputs.data)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium(),
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for path in PAGES:
+                page.goto(f"{server}/{path}")
+                page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
+                page.wait_for_selector('[data-testid="stHeading"], [data-testid="stException"]', timeout=60_000)
+                # a heading is drawn while the script runs; then wait for the run to be over
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+                name = path or "overview"
+                page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
+                exceptions = page.locator('[data-testid="stException"]')
+                assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
+                assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+                if name == "overview":
+                    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+                    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+                    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+                    shown = dict(zip([label.strip() for label in labels], [v.strip() for v in values], strict=True))
+                    for label, value in expected.items():
+                        assert shown.get(label) == value, (label, shown)
+                    assert "Friday 15 March 2024" in page.inner_text("body")
+        finally:
+            browser.close()
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_footfall("dashboard", "--port", str(port), cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == f"footfall: error: --port: {port} is already in use on 127.0.0.1 (try another with --port)"
+    )
+
+
+def test_a_bad_configuration_stops_before_serving(tmp_path: Path) -> None:
+    (tmp_path / "footfall.toml").write_text("[privacy]\nk = 0\n")
+    done = run_footfall("dashboard", "--port", str(free_port()), cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.output
+    assert done.stderr.startswith("footfall: error:") and "privacy.k" in done.stderr
