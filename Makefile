@@ -10,7 +10,7 @@ SOURCES := pyproject.toml setup.py collector/_probes.c
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
 venv: $(STAMP)
@@ -32,19 +32,21 @@ system-deps:
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
-# Collects the two sensors of a real lab day (sample_captures/) into demo/, then runs the
-# pipeline: the collect summaries, then visitors, passers-by, capture rate and dwell.
+# Collects the two sensors of a real lab day (sample_captures/) into demo/, runs the
+# pipeline (the collect summaries, then visitors, passers-by, capture rate and dwell) and
+# the privacy audit of everything written, against the captures' own addresses.
 demo: $(STAMP)
 	rm -rf demo && mkdir demo
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_1_2024-03-15.pcap.gz --store demo --sensor position_1
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_2_2024-03-15.pcap.gz --store demo --sensor position_2
 	cd demo && ../$(BIN)/footfall run
+	cd demo && ../$(BIN)/footfall privacy audit --against ../sample_captures/brno_position_1_2024-03-15.pcap.gz --against ../sample_captures/brno_position_2_2024-03-15.pcap.gz
 	@echo
 	@echo "Outputs are under demo/data/ (salts in demo/secrets/). For example:"
 	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('demo/data/marts/hourly/**/*.parquet', hive_partitioning=true) order by hour\\\"))\""
 	@echo
 	@echo "To open the dashboard on the demo data (http://127.0.0.1:8501, Ctrl+C stops it):"
-	@echo "  $(BIN)/footfall dashboard --data demo/data"
+	@echo "  cd demo && ../$(BIN)/footfall dashboard"
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q

@@ -7,10 +7,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from footfall.collector.salts import DIR_MODE as DIR_ALLOWED
+from footfall.collector.salts import FILE_MODE as FILE_ALLOWED
 from footfall.config import Settings
-
-DIR_ALLOWED = 0o700
-FILE_ALLOWED = 0o600
 
 
 @dataclass(frozen=True)
