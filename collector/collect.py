@@ -201,6 +201,7 @@ class Collector:
             append_heartbeats(heartbeats, self.calendar, minutes.take(), self.sensor)
             report.content_hash = content_hash
             report.dates = sink.dates()
+            heartbeat_dates = heartbeats.dates()
             report.parts = sink.commit(content_hash[:16])
             heartbeats.commit(content_hash[:16])
         except BaseException:
@@ -222,6 +223,7 @@ class Collector:
                     "frames": report.frames,
                     "sightings": report.kept,
                     "dates": report.dates,
+                    "heartbeat_dates": heartbeat_dates,  # frames may fall on days without a probe
                     "status": report.status,
                 }
             )

@@ -4,13 +4,16 @@ One JSON line per collected capture in DATA/_ingest/<store>.jsonl: the SHA-256 o
 (decompressed) bytes, a cheap fingerprint (size and hash of the first MiB) to spot a
 repeat before reading a whole file, the sensor, when, and what came out. No path and
 nothing from inside the capture. Collecting a capture found here is skipped, so
-re-running a collection never double counts.
+re-running a collection never double counts. A running stream adds a line (dates and
+time only) when it first writes a new date, so that retention knows when every
+partition of sightings was written by footfall.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,27 @@ class IngestLedger:
             if entry.get("sha256") == content_hash:
                 return entry
         return None
+
+    def collected(self) -> dict[str, datetime]:
+        """When each local date (YYYY-MM-DD) of the store last received collected data:
+        the provenance retention counts from (a partition footfall did not write has
+        none, and ages from its own date)."""
+        latest: dict[str, datetime] = {}
+        for entry in self.entries():
+            try:
+                when = datetime.fromisoformat(entry["collected_at"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            for day in [*(entry.get("dates") or []), *(entry.get("heartbeat_dates") or [])]:
+                if isinstance(day, str) and (day not in latest or when > latest[day]):
+                    latest[day] = when
+        return latest
+
+    def record_dates(self, sensor: str, dates: list[str]) -> None:
+        """A stream's parts for new local dates: provenance only (no content hash, so it
+        never makes a capture look collected)."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.record({"collected_at": now, "dates": sorted(dates), "sensor": sensor, "status": "streaming"})
 
     def knows_fingerprint(self, fingerprint: str) -> bool:
         return any(entry.get("fingerprint") == fingerprint for entry in self.entries())

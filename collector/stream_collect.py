@@ -123,6 +123,7 @@ class StreamCollector:
         self.rolls = 0
         self.pending_rows = 0
         self.dates: dict[str, set[str]] = {"sightings": set(), "heartbeats": set()}
+        self._recorded_dates: set[str] = set()  # dates whose provenance is in the ledger
         self._tail = b""
         self._hash = hashlib.sha256()
         self._stream_us: int | None = None  # capture time of the latest frame, in stream order
@@ -242,6 +243,10 @@ class StreamCollector:
         published = self.sightings.commit(part_id)
         if published + self.heartbeats.commit(part_id):
             self.rolls += 1
+        new_dates = (self.dates["sightings"] | self.dates["heartbeats"]) - self._recorded_dates
+        if new_dates:
+            collector.ledger.record_dates(collector.sensor, sorted(new_dates))
+            self._recorded_dates |= new_dates
         self.report.published = (self.report.published or 0) + len(published)
         self.pending_rows = 0
         self.last_roll = self.clock()

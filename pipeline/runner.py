@@ -101,13 +101,21 @@ class RunReport:
 def steps() -> list[Step]:
     """The pipeline's steps, in file-name order (00_macros.sql is set-up, not a step)."""
     folder = resources.files("footfall.pipeline")
-    found = []
+    found, numbers = [], []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        match = re.fullmatch(r"(\d\d_([a-z_]+))\.(sql|py)", entry.name)
-        if not match or entry.name == "00_macros.sql":
+        match = re.fullmatch(r"((\d\d)_([a-z_]+))\.(sql|py)", entry.name)
+        if not match:
             continue
-        stem, name, kind = match.groups()
-        found.append(Step(name, entry.read_text()) if kind == "sql" else Step(name, module=stem))
+        stem, number, name, kind = match.groups()
+        numbers.append(number)
+        if entry.name != "00_macros.sql":
+            found.append(Step(name, entry.read_text()) if kind == "sql" else Step(name, module=stem))
+    repeated = sorted({number for number in numbers if numbers.count(number) > 1})
+    if repeated:  # an install mixed with the step files of an older version
+        raise FootfallError(
+            f"the installed pipeline has two steps numbered {', '.join(repeated)} ({folder}): "
+            "reinstall footfall from a clean source (without a build/ folder)"
+        )
     return found
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from test_pipeline_rules import DAY, config, local, outputs, seen, write
 
 from footfall.config import load_settings
@@ -76,3 +77,20 @@ def test_a_day_whose_data_breaks_the_query_fails_alone(tmp_path: Path) -> None:
     assert failed == {f"store 'shop', {bad_day + timedelta(days=shift)}" for shift in (-1, 0, 1)}
     done = {row["date"] for row in outputs(folder / "data")["marts/daily"]}
     assert done == {DAY + timedelta(days=shift) for shift in (0, 1, 5)}
+
+
+def test_two_steps_of_one_number_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install mixed with an older version's files (02_resolve_devices.sql beside
+    02_link_pseudonyms.py) would create a relation twice: say so instead."""
+    from importlib import resources
+
+    from footfall.errors import FootfallError
+    from footfall.pipeline import runner
+
+    for name in ("00_macros.sql", "01_stage.sql", "02_link_pseudonyms.py", "02_resolve_devices.sql"):
+        (tmp_path / name).write_text("select 1")
+    monkeypatch.setattr(resources, "files", lambda package: tmp_path)
+    with pytest.raises(FootfallError, match="two steps numbered 02"):
+        runner.steps()
+    (tmp_path / "02_resolve_devices.sql").unlink()
+    assert [step.name for step in runner.steps()] == ["stage", "link_pseudonyms"]

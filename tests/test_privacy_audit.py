@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -148,9 +147,7 @@ def _plant_old_partition(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple
     source = _first(workspace, "sightings").parent
     old = datetime.now(UTC) - timedelta(days=5)
     target = source.parent / f"date={old.date().isoformat()}"
-    shutil.copytree(source, target)
-    for file in target.iterdir():
-        os.utime(file, (old.timestamp(), old.timestamp()))
+    shutil.copytree(source, target)  # fresh file times: footfall never collected that day
     return "retention", target, None, []
 
 
@@ -182,7 +179,8 @@ def _plant_log(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
 
 def _plant_store_name(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
     source = _first(workspace, "visits")
-    target = workspace / "data" / "visits" / f"store={secrets[0].hex('-')}" / source.parent.name / source.name
+    today = f"date={datetime.now(UTC).date().isoformat()}"  # a store never collected: dated today, not past retention
+    target = workspace / "data" / "visits" / f"store={secrets[0].hex('-')}" / today / source.name
     target.parent.mkdir(parents=True)
     shutil.copy2(source, target)
     return "mac-text", target, None, []

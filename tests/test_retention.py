@@ -4,7 +4,6 @@ whole, logs them without personal data, and destroys salts past epoch and grace.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,14 +20,10 @@ TIER = {"sightings": "sightings", "heartbeats": "sightings", "visits": "visits"}
 AGES = [0, 1, 2, 3, 29, 30, 31, 40, 41, 400]
 
 
-def _set_mtime(folder: Path, when: datetime) -> None:
-    for file in folder.iterdir():
-        os.utime(file, (when.timestamp(), when.timestamp()))
-
-
 def _aged_data(demo: Collected, workspace: Path, today: date) -> set[tuple[str, str, date]]:
-    """The demo's partitions copied to several ages (files written on their own day,
-    as a live sensor would); returns every (dataset, store, date) planted."""
+    """The demo's partitions copied to several ages, for stores footfall never
+    collected (no ledger: each ages from its own date, whatever its file times);
+    returns every (dataset, store, date) planted."""
     planted = set()
     for dataset in DATASETS:
         template = next((demo.data / dataset).rglob("date=*"))
@@ -37,7 +32,6 @@ def _aged_data(demo: Collected, workspace: Path, today: date) -> set[tuple[str, 
                 day = today - timedelta(days=age)
                 target = workspace / "data" / dataset / f"store={store}" / f"date={day.isoformat()}"
                 shutil.copytree(template, target)
-                _set_mtime(target, datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
                 planted.add((dataset, store, day))
     return planted
 
@@ -114,17 +108,23 @@ def _next_day(data: Path, dataset: str, column: str) -> None:
 
 
 def test_an_import_of_old_captures_is_kept_for_the_full_retention(demo_outputs: Collected, tmp_path: Path) -> None:
-    """The demo's day is from 2024 but was written now: nothing is due. Once its
-    sightings are old they go, and the pipeline does not take that for a change of
-    the next day's inputs (it would rebuild that day from fewer sightings)."""
+    """The demo's day is from 2024 but was collected now (the ingest ledger says so):
+    nothing is due. Once its sightings are old they go, and the pipeline does not take
+    that for a change of the next day's inputs (it would rebuild that day from fewer
+    sightings)."""
     workspace = tmp_path / "demo"
     shutil.copytree(demo_outputs.workspace, workspace)
     data = workspace / "data"
     first = run_footfall("retention", cwd=workspace)
     assert first.returncode == 0 and _listed(first.stdout, "deleted") == set()
-    three_days_ago = datetime.now(UTC) - timedelta(days=3)  # as if collected then
-    for dataset in ("sightings", "heartbeats"):
-        _set_mtime(data / dataset / "store=demo" / "date=2024-03-15", three_days_ago)
+    # as if the demo's captures had been collected three days ago, and a next day's today
+    ledger = data / "_ingest" / "demo.jsonl"
+    entries = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert {day for entry in entries for day in entry["dates"]} == {"2024-03-15"}
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
+    entries = [{**entry, "collected_at": three_days_ago} for entry in entries]
+    entries.append({"collected_at": datetime.now(UTC).isoformat(timespec="seconds"), "dates": ["2024-03-16"]})
+    ledger.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     _next_day(data, "sightings", "ts")
     _next_day(data, "heartbeats", "minute")
     assert run_footfall("run", cwd=workspace).returncode == 0
@@ -179,7 +179,6 @@ def test_today_is_the_store_s_local_day(tmp_path: Path) -> None:
         folder = tmp_path / "data" / "sightings" / f"store={store}" / f"date={day}"
         folder.mkdir(parents=True)
         (folder / "part-0.parquet").write_bytes(b"PAR1")
-        _set_mtime(folder, datetime(2026, 1, 9, tzinfo=UTC))
     settings = load_settings(config)
     due = retention.due(settings, datetime(2026, 1, 10, 12, tzinfo=UTC))
     assert [(p.store, p.date) for p in due] == [("east", day)]

@@ -316,9 +316,10 @@ def _leaves(column: pa.ChunkedArray | pa.Array) -> Iterator[pa.Array]:
 
 def _retention(settings: Settings, now: datetime) -> list[Finding]:
     found = []
+    collected = inventory.Provenance(settings)
     for partition in inventory.partitions(settings.data_dir):
         today = inventory.local_today(settings, partition.store, now)
-        if partition.files and inventory.expired(partition, settings, today):
+        if partition.names and inventory.expired(partition, settings, today, collected(partition.store)):
             days = inventory.retention_days(settings, partition.tier)
             found.append(
                 Finding(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from footfall.collector.ingest_ledger import IngestLedger
 from footfall.config import Settings, StoreSettings
 
 TIERS = ("sightings", "visits", "marts")
@@ -44,19 +45,17 @@ class Partition:
     def tier(self) -> str:
         return tier_of(self.dataset)
 
-    def written(self) -> datetime | None:
-        """When the partition's newest file was written (UTC), None when it has none."""
-        times = [os.stat(os.path.join(self.folder, name)).st_mtime for name in self.names]
-        return datetime.fromtimestamp(max(times), UTC) if times else None
-
-    def age_date(self, zone: ZoneInfo) -> Day:
-        """The day its retention counts from: its own date, or the local day it was
-        written when that is later. An import of last year's captures is kept for the
-        full retention after the import, like data collected live."""
-        written = self.written()
-        if written is None:
+    def age_date(self, collected: dict[str, datetime], zone: ZoneInfo) -> Day:
+        """The day its retention counts from: its own date, or the local day footfall
+        last collected data of that date into the store when that is later (from the
+        ingest ledger: an import of last year's captures is kept for the full
+        retention after the import, like data collected live). File times are not
+        trusted: a copy renews them; a partition footfall never collected ages from its
+        date."""
+        when = collected.get(self.date.isoformat())
+        if when is None:
             return self.date
-        return max(self.date, written.astimezone(zone).date())
+        return max(self.date, when.astimezone(zone).date())
 
 
 def tier_of(dataset: str) -> str:
@@ -119,13 +118,28 @@ def retention_days(settings: Settings, tier: str) -> int:
     return int(getattr(settings.file.retention, tier))
 
 
-def expired(partition: Partition, settings: Settings, today: date) -> bool:
+def expired(partition: Partition, settings: Settings, today: date, collected: dict[str, datetime]) -> bool:
     """Past its tier's retention: more whole days old than configured (0 keeps for ever).
-    `today` is the store's local day."""
+    `today` is the store's local day, `collected` when footfall collected each date (Provenance)."""
     days = retention_days(settings, partition.tier)
     if days == 0:
         return False
-    return (today - partition.age_date(store_zone(settings, partition.store))).days > days
+    if (today - partition.date).days <= days:
+        return False  # young by its own date: no need for its provenance
+    return (today - partition.age_date(collected, store_zone(settings, partition.store))).days > days
+
+
+class Provenance:
+    """Per store, when footfall collected each local date (its ingest ledger), read once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._data_dir = settings.data_dir
+        self._stores: dict[str, dict[str, datetime]] = {}
+
+    def __call__(self, store: str) -> dict[str, datetime]:
+        if store not in self._stores:
+            self._stores[store] = IngestLedger(self._data_dir, store).collected()
+        return self._stores[store]
 
 
 def store_zone(settings: Settings, store: str) -> ZoneInfo:

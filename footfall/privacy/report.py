@@ -196,6 +196,7 @@ def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
         name: {"oldest": dict.fromkeys(inventory.TIERS), "datasets": {}} for name in inventory.stores(settings)
     }
     today: dict[str, date] = {}  # per store: its local day
+    collected = inventory.Provenance(settings)
     for partition in inventory.partitions(settings.data_dir):
         if not partition.names:
             continue
@@ -209,7 +210,9 @@ def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
         summary["newest"] = max(summary["newest"], day)
         if partition.store not in today:
             today[partition.store] = inventory.local_today(settings, partition.store, now)
-        summary["past_retention"] += inventory.expired(partition, settings, today[partition.store])
+        summary["past_retention"] += inventory.expired(
+            partition, settings, today[partition.store], collected(partition.store)
+        )
         oldest = store["oldest"]
         if oldest[partition.tier] is None or day < oldest[partition.tier]:
             oldest[partition.tier] = day
@@ -280,7 +283,7 @@ def _retention_sentence(days: dict[str, int]) -> str:
 
     sentence = (
         f"Sightings are kept {kept('sightings')}, visits {kept('visits')} and aggregates {kept('marts')} "
-        "(counted from the day the data describes, or from the day it was written if later), "
+        "(counted from the day the data describes, or from the day footfall collected it if later), "
         "deleted by `footfall retention`."
     )
     if days["sightings"] == 0 or days["visits"] == 0:

@@ -52,10 +52,13 @@ class RetentionResult:
 
 def due(settings: Settings, now: datetime) -> list[Partition]:
     """The partitions past their retention, oldest first."""
+    collected = inventory.Provenance(settings)
     found = [
         partition
         for partition in inventory.partitions(settings.data_dir)
-        if inventory.expired(partition, settings, inventory.local_today(settings, partition.store, now))
+        if inventory.expired(
+            partition, settings, inventory.local_today(settings, partition.store, now), collected(partition.store)
+        )
     ]
     return sorted(found, key=lambda p: (p.date, p.store, p.dataset))
 
