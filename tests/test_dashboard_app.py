@@ -317,6 +317,17 @@ def test_a_day_without_marts_is_no_data_not_zero(scenario: int) -> None:
     assert k == 5
 
 
+def test_a_total_over_stores_says_when_a_store_has_no_data(scenario: int) -> None:
+    """North has no marts on NORTH_MISSING_DAY: the total of both stores is south's
+    alone, and the page says so rather than adding north in as zero."""
+    at = open_page("overview", dates=(NORTH_MISSING_DAY - timedelta(days=6), NORTH_MISSING_DAY))
+    warnings = [w.value for w in at.warning]
+    assert any("Only 1 of the 2 stores selected" in w for w in warnings), warnings
+    assert metrics(at)["Visitors"][0] == f"{true_daily('south', NORTH_MISSING_DAY)['visitors']:,}"
+    complete = open_page("overview", dates=(D - timedelta(days=6), D))
+    assert not any("stores selected have figures" in w.value for w in complete.warning)
+
+
 # --- hourly --------------------------------------------------------------------------------
 
 

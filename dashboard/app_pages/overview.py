@@ -36,6 +36,11 @@ for day in (selection.day, selection.day - timedelta(days=1)):
     if this is None:
         st.info(f"No data for {day:%A %-d %B %Y}: the pipeline has published nothing for this day.")
         continue
+    if int(this["rows"]) < len(selection.stores):
+        st.warning(
+            f"Only {int(this['rows'])} of the {len(selection.stores)} stores selected have figures for this day: "
+            "the totals leave the others out (no data, which is not zero). The Stores page shows them one by one."
+        )
     earlier = [day - timedelta(weeks=week) for week in range(1, COMPARISON_WEEKS + 1)]
     compared = [d for d in earlier if row(d) is not None]
     help_text = (
