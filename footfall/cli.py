@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from footfall.config import Settings, load_settings
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, without_addresses
 
 app = typer.Typer(
     name="footfall",
@@ -41,8 +41,9 @@ NoticeFormat = Literal["md", "html"]
 NoticeKind = Literal["sign", "web"]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# no emoji codes: an address printed as aa:cd:... must not turn ":cd:" into a picture
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 # Progress bars only where they help: an interactive terminal and a long input.
 PROGRESS_MIN_BYTES = 32 << 20
@@ -349,7 +350,8 @@ def privacy_audit(
     else:
         for finding in result.findings:
             column = f" column {finding.column}:" if finding.column else ""
-            stdout.print(f"{finding.rule}: {_shown(finding.file)}:{column} {finding.detail}", markup=False)
+            shown = without_addresses(_shown(finding.file))
+            stdout.print(f"{finding.rule}: {shown}:{column} {finding.detail}", markup=False)
         scanned = f"{result.files_scanned} files scanned" + (
             f", against {len(sources)} capture(s)"
             if sources

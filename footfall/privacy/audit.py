@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from footfall.config import Settings
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, without_addresses
 from footfall.privacy import inventory, permissions, records
 from footfall.privacy.capture_secrets import CaptureSecrets, read_captures
 from footfall.privacy.leak_patterns import MAC_BYTES, MAC_TEXT, SSID, UNKEYED, LeakMatcher, member
@@ -75,8 +75,14 @@ class Finding:
     column: str | None = None
     detail: str = ""
 
+    @property
+    def shown_file(self) -> str:
+        """The file's path with any address in its names replaced: a finding names the
+        place, never the value found."""
+        return without_addresses(self.file)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "file": str(self.file), "column": self.column, "detail": self.detail}
+        return {"rule": self.rule, "file": self.shown_file, "column": self.column, "detail": self.detail}
 
 
 @dataclass
