@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from footfall.errors import ConfigError
 
@@ -54,14 +54,14 @@ class _Section(BaseModel):
 class PrivacySettings(_Section):
     epoch: Literal["hour", "day", "week"] = "day"
     salt_grace_hours: float = Field(6, ge=0)
-    k: int = Field(5, ge=1)
+    k: StrictInt = Field(5, ge=1)  # strict: `k = true` must not pass as 1 (suppression off)
     optout_file: str = "optout.txt"
 
 
 class RetentionSettings(_Section):
-    sightings: int = Field(1, ge=0)
-    visits: int = Field(30, ge=0)
-    marts: int = Field(0, ge=0)
+    sightings: StrictInt = Field(1, ge=0)  # strict: `false` must not pass as 0 (kept for ever)
+    visits: StrictInt = Field(30, ge=0)
+    marts: StrictInt = Field(0, ge=0)
 
 
 class VisitSettings(_Section):

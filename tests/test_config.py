@@ -92,6 +92,8 @@ def test_environment_variable_points_at_the_file(tmp_path: Path, monkeypatch) ->
         ("[privacy]\nsalt_grace_hours = -1\n", "privacy.salt_grace_hours"),
         ("[privacy]\nepoch = 'fortnight'\n", "privacy.epoch"),
         ("[retention]\nvisits = -3\n", "retention.visits"),
+        ("[retention]\nsightings = false\n", "retention.sightings"),  # not 0 (kept for ever)
+        ("[privacy]\nk = true\n", "privacy.k"),  # not 1 (suppression off)
         ("[visits]\nmin_dwell_min = 'five'\n", "visits.min_dwell_min"),
         ("[visits]\nstaff_daily_hours = 30\n", "visits.staff_daily_hours"),
         ("[visits]\nrssi_threshold_dbm = 3\n", "visits.rssi_threshold_dbm"),

@@ -87,3 +87,12 @@ def test_a_missing_contact_is_said_not_invented(workspace: Path) -> None:
     assert run.returncode == 0
     assert "notice.contact is not set" in run.stderr and "notice.controller is not set" in run.stderr
     assert "set notice.contact" in run.stdout
+
+
+def test_with_k_1_the_notice_promises_no_smallest_total(tmp_path: Path) -> None:
+    """k = 1 publishes every count: the notice must not claim a floor it does not keep."""
+    (tmp_path / "footfall.toml").write_text("[privacy]\nk = 1\n")
+    run = run_footfall("privacy", "notice", "--kind", "web", cwd=tmp_path)
+    assert run.returncode == 0 and "none below" not in run.stdout and "no total below" not in run.stdout
+    (tmp_path / "footfall.toml").write_text("[privacy]\nk = 4\n")
+    assert "none below 4 people" in run_footfall("privacy", "notice", cwd=tmp_path).stdout

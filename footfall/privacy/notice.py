@@ -39,7 +39,7 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
     kept = [
         f"Sightings (one record per signal heard): {_kept(retention.sightings)}",
         f"Visits (when a device arrived and left): {_kept(retention.visits)}",
-        f"Totals (counts per hour and day, none below {privacy.k} people): {_kept(retention.marts)}",
+        f"Totals (counts per hour and day{_smallest(privacy.k)}): {_kept(retention.marts)}",
     ]
     if kind == "sign":
         return "Wi-Fi visitor counting in this store", [
@@ -85,7 +85,7 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
             "Why",
             [
                 "To count how many people visit, when, and for how long, so that we can plan staff and opening "
-                f"hours. We publish only totals, and no total below {privacy.k} people."
+                f"hours. We publish only totals{_smallest(privacy.k)}."
             ],
         ),
         (
@@ -150,3 +150,8 @@ def _html(title: str, sections: list[tuple[str, list[str]]]) -> str:
 
 def _kept(days: int) -> str:
     return wording.days(days, forever="kept without a time limit")
+
+
+def _smallest(k: int) -> str:
+    """How small a published total may be (k = 1 suppresses nothing: say nothing false)."""
+    return f", none below {k} people" if k > 1 else ""
