@@ -31,8 +31,10 @@ def count(value: object, hidden: int = 0, k: int = 5, rows: int | None = None) -
         return NO_DATA
     known = 0 if is_missing(value) else int(value)  # type: ignore[call-overload]
     hidden = int(hidden or 0)
-    if hidden == 0 or k <= 1:
+    if hidden == 0:
         return f"{known:,}"
+    if k <= 1:  # published with a larger k than the one configured now: no bound is known
+        return "suppressed" if known == 0 else f"at least {known:,}"
     most = known + hidden * (k - 1)
     if known == 0:
         return f"< {most + 1:,}"

@@ -132,15 +132,34 @@ CACHE_TABLES = {
         minutes bigint, last_minute timestamptz)""",
 }
 
+
+# Counts are suppressed again with the k in force: marts published with a smaller k
+# (or k = 1) must not show a count the configuration now hides; rates and dwell that
+# need a hidden count go too.
+def _hide(column: str) -> str:
+    return f"case when {column} < $k then null else {column} end as {column}"
+
+
+def _hidden(*columns: str) -> str:
+    return " or ".join(f"{column} < $k" for column in columns)
+
+
 LOAD = {
     "daily": f"""insert into daily by name
-        select store, date, visitors, visits, passersby, capture_rate, dwell_p50_s, dwell_p90_s, suppressed, estimated
+        select store, date, {_hide("visitors")}, {_hide("visits")}, {_hide("passersby")},
+            case when {_hidden("visitors", "passersby")} then null else capture_rate end as capture_rate,
+            case when {_hidden("visits")} then null else dwell_p50_s end as dwell_p50_s,
+            case when {_hidden("visits")} then null else dwell_p90_s end as dwell_p90_s,
+            coalesce(suppressed or {_hidden("visitors", "visits", "passersby")}, suppressed) as suppressed, estimated
         from read_parquet($files, {_HIVE})""",
     "hourly": f"""insert into hourly by name
-        select store, date, hour, arrivals, visitors, passersby, capture_rate, suppressed
+        select store, date, hour, {_hide("arrivals")}, {_hide("visitors")}, {_hide("passersby")},
+            case when {_hidden("arrivals", "passersby")} then null else capture_rate end as capture_rate,
+            coalesce(suppressed or {_hidden("arrivals", "visitors", "passersby")}, suppressed) as suppressed
         from read_parquet($files, {_HIVE})""",
     "dwell": f"""insert into dwell by name
-        select store, date, bucket, visits, suppressed from read_parquet($files, {_HIVE})""",
+        select store, date, bucket, {_hide("visits")}, coalesce(suppressed or visits < $k, suppressed) as suppressed
+        from read_parquet($files, {_HIVE})""",
     # minutes heard per sensor and local hour (the hour repeated when clocks go back is one bin)
     "sensor_health": f"""insert into sensor_hours by name
         select h.store, h.date, h.sensor, hour(timezone(z.zone, h.minute)) as hour,
@@ -259,7 +278,7 @@ where store in (select unnest($stores)) and date = $day
 order by store, hour"""
 
 OCCUPANCY = f"""
-select store, ts, present, suppressed
+select store, ts, {_hide("present")}, coalesce(suppressed or present < $k, suppressed) as suppressed
 from read_parquet($files, {_HIVE})
 order by store, ts"""
 
@@ -318,8 +337,9 @@ class Marts:
     """Read-only access to DATA/marts. One instance serves every session of the app
     (a lock keeps DuckDB's one connection to one query at a time)."""
 
-    def __init__(self, data_dir: Path, zone_of: Zones | None = None) -> None:
+    def __init__(self, data_dir: Path, zone_of: Zones | None = None, k: int = 1) -> None:
         self.data_dir = Path(data_dir)
+        self.k = k  # counts below it are hidden, whatever k the marts were published with
         self.root = self.data_dir / "marts"
         self.zone_of: Zones = zone_of or (lambda store: "UTC")
         self._lock = threading.RLock()
@@ -398,7 +418,7 @@ class Marts:
             self._ensure("sensor_health", selection.stores, [selection.day])
             heard = self._read(HOURS_HEARD, _day(selection))
             files = self._files("occupancy", selection.stores, selection.day)
-            bins = self._read_files(OCCUPANCY, files, ["store", "ts", "present", "suppressed"])
+            bins = self._read_files(OCCUPANCY, files, ["store", "ts", "present", "suppressed"], {"k": self.k})
         return Occupancy(bins=bins, heard=heard)
 
     def comparison(self, selection: Selection) -> Comparison:
@@ -532,6 +552,8 @@ class Marts:
         if mart == "sensor_health":
             stores = sorted({_store_of(file) for file in files})
             parameters = {"zone_stores": stores, "zone_names": [self.zone_of(s) for s in stores]}
+        else:
+            parameters = {"k": self.k}
         for file in files:
             self.damaged.pop(file, None)
         try:

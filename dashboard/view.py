@@ -53,10 +53,10 @@ def settings_from_environment() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _marts(data_dir: str, zones: tuple[tuple[str, str], ...]) -> Marts:
-    """One Marts (and its in-memory cache) per data folder and time zones, for every session."""
+def _marts(data_dir: str, zones: tuple[tuple[str, str], ...], k: int) -> Marts:
+    """One Marts (and its in-memory cache) per data folder, time zones and k, for every session."""
     by_store = dict(zones)
-    return Marts(Path(data_dir), lambda store: by_store.get(store, "UTC"))
+    return Marts(Path(data_dir), lambda store: by_store.get(store, "UTC"), k)
 
 
 def build() -> View:
@@ -68,7 +68,7 @@ def build() -> View:
         st.error(f"footfall: the configuration cannot be used: {exc}")
         st.stop()
     zones = tuple(sorted((name, store.timezone) for name, store in settings.file.stores.items()))
-    marts = _marts(str(settings.data_dir), zones)
+    marts = _marts(str(settings.data_dir), zones, settings.privacy.k)
     stores = marts.stores()
     selection = _filters(marts, stores) if stores else None
     view = View(settings=settings, marts=marts, stores=stores, selection=selection)

@@ -305,6 +305,20 @@ def test_the_configured_k_is_the_one_shown(scenario_k3: int) -> None:
     assert thursday["Visits"][0] == "4", "4 visits are published when k = 3"
 
 
+@pytest.mark.parametrize(("published_with", "configured", "visitors"), [(1, 5, "< 5"), (5, 1, "suppressed")])
+def test_marts_published_with_another_k(
+    published_with: int, configured: int, visitors: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The k in force now rules: a count the marts show (k was 1 then) is hidden when
+    it is below today's k; a count hidden then is never shown as 0 with k = 1 now."""
+    use_scenario(tmp_path, monkeypatch, published_with)
+    (tmp_path / "footfall.toml").write_text(CONFIG.format(k=configured))
+    thursday = metrics(open_page("overview", stores=["south"]), occurrence=1)
+    assert thursday["Visitors"][0] == visitors  # 2 visitors on D-1
+    assert thursday["Visits"][0] == visitors  # and 4 visits
+    assert thursday["Passers-by"][0] == f"{true_daily('south', D - timedelta(days=1))['passersby']:,}"
+
+
 def test_a_day_without_marts_is_no_data_not_zero(scenario: int) -> None:
     k = scenario
     at = open_page("overview", stores=["north"])
