@@ -100,16 +100,22 @@ def expand_inputs(args: list[str]) -> tuple[list[CaptureSource], list[str]]:
         if not path.exists():
             problems.append(f"{arg}: no such file or folder")
             continue
-        _add_path(path, arg, add, explicit=True)
+        if not _add_path(path, arg, add, explicit=True):
+            problems.append(f"{arg}: no capture in this folder (*.pcap, *.pcapng, *.cap, *.dmp, or compressed)")
     return sources, problems
 
 
-def _add_path(path: Path, name: str, add, explicit: bool) -> None:
+def _add_path(path: Path, name: str, add, explicit: bool) -> int:
+    """How many captures the path holds (a folder: its capture files, searched down)."""
     if path.is_dir():
-        for found in sorted(p for p in path.rglob("*") if p.is_file() and is_capture_name(p)):
-            add(CaptureSource(str(found), found))
-    elif explicit or is_capture_name(path):
+        found = sorted(p for p in path.rglob("*") if p.is_file() and is_capture_name(p))
+        for capture in found:
+            add(CaptureSource(str(capture), capture))
+        return len(found)
+    if explicit or is_capture_name(path):
         add(CaptureSource(name, path))
+        return 1
+    return 0
 
 
 class CaptureReader:

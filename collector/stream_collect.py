@@ -294,6 +294,8 @@ class StreamCollector:
     def _record(self, report: FileReport) -> None:
         """A whole stream is a capture like a file: one already collected (as a file or
         a stream, by content) is withdrawn again, so sending it twice adds nothing."""
+        if not report.frames:
+            return  # a quiet stream (a capture header, no frame) is like any other: its heartbeats stay
         collector = self.collector
         content_hash = self._hash.hexdigest()
         report.content_hash = content_hash

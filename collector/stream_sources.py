@@ -32,6 +32,7 @@ from footfall.errors import CaptureError
 READ_BYTES = 1 << 20  # one read(); a pipe holds at most this much (after F_SETPIPE_SZ)
 GATHER_BYTES = 4 << 20  # what is already waiting is read up to this, then parsed at once
 PIECE_BYTES = 16 << 20  # decompressed output handed on at a time
+INPUT_STEP_BYTES = 64 << 10  # compressed input given to zlib at a time
 DRAIN_LIMIT = 64 << 20  # on a stop request: at most this much of what is waiting
 _DAMAGE = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 
@@ -55,12 +56,20 @@ class _Member:
         """Output is waiting inside (bz2 / lzma keep their unconsumed input)."""
         return not self._zlib and not self._inner.eof and not self._inner.needs_input
 
-    def step(self, data: bytes, limit: int) -> tuple[bytes, bytes]:
-        """Output (at most `limit`) and the input still to give."""
-        out = self._inner.decompress(data, limit)
+    def step(self, data: bytes | memoryview, limit: int) -> tuple[bytes, bytes | memoryview]:
+        """Output (at most `limit`) and the input still to give. zlib gets its input in
+        bounded steps: when it meets damaged data it raises and the output of that call
+        is lost, so a stream that arrived at once keeps what came before the damage."""
+        if not self._zlib:
+            out = self._inner.decompress(data, limit)
+            return out, self._inner.unused_data if self._inner.eof else b""
+        view = memoryview(data)  # slices without copies: the rest may be megabytes
+        head, rest = view[:INPUT_STEP_BYTES], view[INPUT_STEP_BYTES:]
+        out = self._inner.decompress(head, limit)
         if self._inner.eof:
-            return out, self._inner.unused_data
-        return out, self._inner.unconsumed_tail if self._zlib else b""
+            return out, self._inner.unused_data + rest
+        tail = self._inner.unconsumed_tail
+        return out, tail + rest if tail else rest
 
 
 class StreamDecoder:
@@ -71,12 +80,12 @@ class StreamDecoder:
         self.compression: str | None = None
         self.damaged: str | None = None
         self._decided = False
-        self._input = b""
+        self._input: bytes | memoryview = b""
         self._member: _Member | None = None
 
     def push(self, data: bytes) -> None:
         if not self.damaged:
-            self._input += data
+            self._input = bytes(self._input) + data
             if not self._decided and len(self._input) >= 6:
                 self._decide()
 
@@ -94,7 +103,7 @@ class StreamDecoder:
         if not self._decided:
             return b""
         if self.compression is None:
-            out, self._input = self._input, b""
+            out, self._input = bytes(self._input), b""
             return out
         pieces: list[bytes] = []
         size = 0

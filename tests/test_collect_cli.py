@@ -251,3 +251,12 @@ def test_every_command_takes_config_and_data(workspace: Path) -> None:
         run = run_footfall(*command, "--help", cwd=workspace)
         assert run.returncode == 0
         assert "--config" in run.stdout and "--data" in run.stdout, command
+
+
+def test_a_folder_without_captures_is_named(workspace: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a capture")
+    run = run_footfall("collect", empty, "--store", "demo", "--sensor", "s1", cwd=workspace)
+    assert run.returncode == 1
+    assert f"{empty}: no capture in this folder" in run.stderr and "Traceback" not in run.output

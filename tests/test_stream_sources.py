@@ -79,3 +79,22 @@ def test_a_pipe_source_waits_drains_what_is_there_and_sees_the_end() -> None:
         assert source.read(1.0) is None
     finally:
         source.close()
+
+
+def test_a_damaged_gzip_stream_that_arrived_at_once_keeps_what_came_before_the_damage() -> None:
+    """zlib drops the output of the call that meets the damage: it is fed in bounded
+    steps, so only the last step's output can be lost, not everything before."""
+    rng = random.Random(9)
+    words = [bytes(rng.randrange(97, 123) for _ in range(rng.randrange(3, 9))) for _ in range(2000)]
+    payload = b" ".join(rng.choice(words) for _ in range(600_000))  # text-like: about 3.5 MB, 1.3 MB gzipped
+    raw = gzip.compress(payload)
+    middle = len(raw) // 2
+    decoder = StreamDecoder("s")
+    decoder.push(raw[:middle] + bytes(100) + raw[middle + 100 :])
+    out = []
+    while piece := decoder.pull():
+        out.append(piece)
+    kept = b"".join(out)
+    assert decoder.damaged is not None  # told, here by the checksum at the end
+    intact = next((i for i, (a, b) in enumerate(zip(kept, payload, strict=False)) if a != b), len(kept))
+    assert intact > 0.4 * len(payload), (intact, len(payload))  # the damage is half way through
