@@ -127,7 +127,7 @@ class StreamDecoder:
     def _decide(self) -> None:
         self._decided = True
         for magic, kind in _MAGIC.items():
-            if self._input.startswith(magic):
+            if bytes(self._input[: len(magic)]) == magic:
                 self.compression = kind
         if self.compression == "zstd":
             raise CaptureError(f"{self.name}: zstd-compressed; decompress it first (zstd -dc ... | footfall collect -)")
