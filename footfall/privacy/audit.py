@@ -322,10 +322,9 @@ def _leaves(column: pa.ChunkedArray | pa.Array) -> Iterator[pa.Array]:
 
 def _retention(settings: Settings, now: datetime) -> list[Finding]:
     found = []
-    collected = inventory.Provenance(settings)
+    ages = inventory.Ages(settings, now)
     for partition in inventory.partitions(settings.data_dir):
-        today = inventory.local_today(settings, partition.store, now)
-        if partition.names and inventory.expired(partition, settings, today, collected(partition.store)):
+        if partition.names and ages.expired(partition):
             days = inventory.retention_days(settings, partition.tier)
             found.append(
                 Finding(

@@ -118,27 +118,31 @@ def retention_days(settings: Settings, tier: str) -> int:
     return int(getattr(settings.file.retention, tier))
 
 
-def expired(partition: Partition, settings: Settings, today: date, collected: dict[str, datetime]) -> bool:
-    """Past its tier's retention: more whole days old than configured (0 keeps for ever).
-    `today` is the store's local day, `collected` when footfall collected each date (Provenance)."""
-    days = retention_days(settings, partition.tier)
-    if days == 0:
-        return False
-    if (today - partition.date).days <= days:
-        return False  # young by its own date: no need for its provenance
-    return (today - partition.age_date(collected, store_zone(settings, partition.store))).days > days
+class Ages:
+    """Which partitions are past their tier's retention at `now`: more whole days old
+    than configured (0 keeps for ever), counted in each store's local day. Each
+    store's local day and ingest ledger (when footfall collected each date) are read
+    once, however many partitions it has."""
 
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self._settings = settings
+        self._now = now
+        self._stores: dict[str, tuple[date, ZoneInfo, dict[str, datetime]]] = {}
 
-class Provenance:
-    """Per store, when footfall collected each local date (its ingest ledger), read once."""
+    def expired(self, partition: Partition) -> bool:
+        days = retention_days(self._settings, partition.tier)
+        if days == 0:
+            return False
+        today, zone, collected = self._store(partition.store)
+        if (today - partition.date).days <= days:
+            return False  # young by its own date: no need for its provenance
+        return (today - partition.age_date(collected, zone)).days > days
 
-    def __init__(self, settings: Settings) -> None:
-        self._data_dir = settings.data_dir
-        self._stores: dict[str, dict[str, datetime]] = {}
-
-    def __call__(self, store: str) -> dict[str, datetime]:
+    def _store(self, store: str) -> tuple[date, ZoneInfo, dict[str, datetime]]:
         if store not in self._stores:
-            self._stores[store] = IngestLedger(self._data_dir, store).collected()
+            zone = store_zone(self._settings, store)
+            collected = IngestLedger(self._settings.data_dir, store).collected()
+            self._stores[store] = (self._now.astimezone(zone).date(), zone, collected)
         return self._stores[store]
 
 
@@ -146,7 +150,3 @@ def store_zone(settings: Settings, store: str) -> ZoneInfo:
     """The store's timezone (a folder the configuration does not list gets UTC, as
     the collector gave it; a folder name is not checked like a --store flag)."""
     return settings.file.stores.get(store, StoreSettings()).zone
-
-
-def local_today(settings: Settings, store: str, now: datetime) -> date:
-    return now.astimezone(store_zone(settings, store)).date()

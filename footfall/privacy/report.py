@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +195,7 @@ def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
     stores: dict[str, Any] = {
         name: {"oldest": dict.fromkeys(inventory.TIERS), "datasets": {}} for name in inventory.stores(settings)
     }
-    today: dict[str, date] = {}  # per store: its local day
-    collected = inventory.Provenance(settings)
+    ages = inventory.Ages(settings, now)
     for partition in inventory.partitions(settings.data_dir):
         if not partition.names:
             continue
@@ -208,11 +207,7 @@ def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
         summary["partitions"] += 1
         summary["oldest"] = min(summary["oldest"], day)
         summary["newest"] = max(summary["newest"], day)
-        if partition.store not in today:
-            today[partition.store] = inventory.local_today(settings, partition.store, now)
-        summary["past_retention"] += inventory.expired(
-            partition, settings, today[partition.store], collected(partition.store)
-        )
+        summary["past_retention"] += ages.expired(partition)
         oldest = store["oldest"]
         if oldest[partition.tier] is None or day < oldest[partition.tier]:
             oldest[partition.tier] = day

@@ -52,14 +52,8 @@ class RetentionResult:
 
 def due(settings: Settings, now: datetime) -> list[Partition]:
     """The partitions past their retention, oldest first."""
-    collected = inventory.Provenance(settings)
-    found = [
-        partition
-        for partition in inventory.partitions(settings.data_dir)
-        if inventory.expired(
-            partition, settings, inventory.local_today(settings, partition.store, now), collected(partition.store)
-        )
-    ]
+    ages = inventory.Ages(settings, now)
+    found = [partition for partition in inventory.partitions(settings.data_dir) if ages.expired(partition)]
     return sorted(found, key=lambda p: (p.date, p.store, p.dataset))
 
 
