@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from footfall.collector.anonymiser import Anonymiser
-from footfall.collector.capture_sources import CaptureReader, CaptureSource, full_hash, quick_fingerprint
+from footfall.collector.capture_sources import (
+    CaptureReader,
+    CaptureSource,
+    damage_note,
+    full_hash,
+    quick_fingerprint,
+)
 from footfall.collector.equipment import EquipmentList
 from footfall.collector.heartbeats import MinuteCounts, MinuteRows
 from footfall.collector.ingest_ledger import IngestLedger
@@ -190,10 +196,8 @@ class Collector:
                     first = lo if first is None else min(first, lo)
                     last = hi if last is None else max(last, hi)
                 content_hash = reader.content_hash()
-                if reader.damaged:
-                    report.warnings.append(f"{reader.damaged}; frames before the damage were kept")
             account(parser, report)
-            check_outcome(parser, report)
+            check_outcome(parser, report, reader.damaged)
             if not self.force and self._mark_duplicate(report, content_hash):
                 sink.abort()
                 return
@@ -281,17 +285,22 @@ def account(parser: ProbeParser, report: FileReport) -> None:
     report.malformed = Counter({MALFORMED[key]: counters[key] for key in MALFORMED if counters[key]})
 
 
-def check_outcome(parser: ProbeParser, report: FileReport) -> None:
-    """Marks the report failed when the capture gave nothing usable, and says why."""
+def check_outcome(parser: ProbeParser, report: FileReport, damaged: str | None = None) -> None:
+    """Marks the report failed when the capture gave nothing usable, and says why; a
+    damaged compressed capture is told with what it gave before the damage."""
     name = report.source
     if parser.error:
         kept = f"; the {report.frames:,} frames before it were read" if report.frames else ""
         report.status, report.error = "failed", f"{name}: {parser.error}{kept}"
     elif parser.format == "unknown":
-        report.status, report.error = "failed", f"{name}: empty, or too short to be a capture"
+        why = damage_note(damaged, 0) if damaged else "empty, or too short to be a capture"
+        report.status, report.error = "failed", f"{name}: {why}"
+        return
     elif report.frames and report.skipped.get("unsupported link") == report.frames:
         linktype = parser.unsupported_linktype
         report.status, report.error = "failed", f"{name}: {unsupported(linktype or 0)}"
+    if damaged:
+        report.warnings.append(damage_note(damaged, report.frames))
 
 
 def append_heartbeats(

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from footfall.collector.capture_sources import CaptureSource
+from footfall.collector.capture_sources import CaptureSource, damage_note
 from footfall.collector.collect import (
     BATCH_ROWS,
     Collector,
@@ -267,13 +267,13 @@ class StreamCollector:
         report.compression = source.compression
         if error:
             report.status, report.error = "failed", error
-        elif stopped_by is None or self.parser.format != "unknown":
-            check_outcome(self.parser, report)
+        if not error and (stopped_by is None or self.parser.format != "unknown"):
+            check_outcome(self.parser, report, source.problem())
+        elif source.problem():
+            report.warnings.append(damage_note(source.problem(), report.frames))
         if self._tail and stopped_by is None:
             cut = len(self._tail)
             report.warnings.append(f"the stream ends inside a record ({cut} bytes cut off); every whole frame was kept")
-        if source.problem():
-            report.warnings.append(f"{source.problem()}; frames before the damage were kept")
         if stopped_by:
             report.notes.append(f"stopped by {stopped_by}: every whole frame received was written")
         self._describe(report)
