@@ -362,7 +362,7 @@ class Marts:
         name no store can have (the configuration's rule) is not one."""
         found: set[str] = set()
         for mart in MARTS:
-            found.update(name for name in _names(self.root / mart, "store=") if NAME_PATTERN.match(name))
+            found.update(name for name in _names(self.root / mart, "store=") if NAME_PATTERN.fullmatch(name))
         return sorted(found)
 
     def date_bounds(self, stores: Iterable[str]) -> tuple[date, date] | None:

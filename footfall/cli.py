@@ -160,12 +160,12 @@ def _running_options(settings: Settings, captures, live, channel, hop, dwell, ro
         raise FootfallError(f"{'--channel' if channel is not None else '--hop'}: only with --live IFACE")
     if channel is not None and hop is not None:
         raise FootfallError("--hop: give either --channel or --hop, not both")
-    if dwell <= 0:
-        raise FootfallError(f"--dwell: must be more than 0 seconds (got {dwell:g})")
-    if roll_seconds is not None and roll_seconds <= 0:
-        raise FootfallError(f"--roll-seconds: must be more than 0 (got {roll_seconds:g})")
-    if roll_rows is not None and roll_rows < 1:
-        raise FootfallError(f"--roll-rows: must be at least 1 (got {roll_rows})")
+    if not 0 < dwell <= 3600:  # also refuses nan
+        raise FootfallError(f"--dwell: must be more than 0 and at most 3600 seconds (got {dwell:g})")
+    if roll_seconds is not None and not 0 < roll_seconds <= 86_400:
+        raise FootfallError(f"--roll-seconds: must be more than 0 and at most 86400 (got {roll_seconds:g})")
+    if roll_rows is not None and not 1 <= roll_rows <= 10_000_000:
+        raise FootfallError(f"--roll-rows: must be between 1 and 10,000,000 (got {roll_rows})")
     plan = None
     if channel is not None:
         plan = ChannelPlan(parse_channels(str(channel), "--channel"))
