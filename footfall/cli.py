@@ -459,15 +459,47 @@ def _progress(sources, requested: bool | None) -> _Bar:
     return _Bar(sources, requested)
 
 
+USAGE_ERROR = 2  # a command line that cannot be parsed (unknown option, bad option value)
+
+
 def main() -> None:
+    """Exit status: 0 done, 1 an error (bad input, configuration, environment, a failed
+    capture or store-day), 2 a usage error; every error is one `footfall: error:` line."""
     try:
-        app()
+        status = typer.main.get_command(app).main(prog_name="footfall", standalone_mode=False)
     except FootfallError as exc:
-        stderr.print(f"footfall: error: {exc}", markup=False)
-        sys.exit(1)
+        _fail(str(exc), 1)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
-        stderr.print(f"footfall: error: {exc.strerror or exc}{where}", markup=False)
-        sys.exit(1)
+        _fail(f"{exc.strerror or exc}{where}", 1)
     except KeyboardInterrupt:  # before a running collector took over the signal
         sys.exit(130)
+    except Exception as exc:
+        _command_line_error(exc)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _command_line_error(exc: Exception) -> None:
+    """Click's errors (Typer's own copy of Click, or Click itself: told by their shape):
+    one line instead of the usage text; anything else is a bug and keeps its traceback."""
+    kind = type(exc).__name__
+    if kind == "Abort":
+        sys.exit(130)
+    if not hasattr(exc, "format_message"):
+        raise exc
+    context = getattr(exc, "ctx", None)
+    if kind == "NoArgsIsHelpError" and context is not None:  # `footfall` alone: the help, as asked
+        stdout.print(context.get_help(), markup=False)
+        sys.exit(USAGE_ERROR)
+    status = getattr(exc, "exit_code", 1)
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
+    if status == USAGE_ERROR:
+        command = context.command_path if context is not None else "footfall"
+        message = f"{message} (see '{command} --help')"
+    # a value typed on the command line may be an address: masked like any other message
+    _fail(without_addresses(message), status)
+
+
+def _fail(message: str, status: int) -> None:
+    stderr.print(f"footfall: error: {message}", markup=False)
+    sys.exit(status)
