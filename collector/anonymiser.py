@@ -11,11 +11,12 @@ here, and so are the store's listed equipment, before any column leaves memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from footfall.collector.equipment import EquipmentList
+from footfall.collector.key_spaces import key_id
 from footfall.collector.keyed_hash import HashHelper, KeyedHash, mac_to_bytes
 from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
@@ -41,6 +42,7 @@ class Sightings:
     epoch: Labelled
     date: Labelled
     distinct_devices: np.ndarray  # the batch's pseudonyms, each once per epoch
+    key_ids: dict[str, str] = field(default_factory=dict)  # epoch -> which salt keyed it (key_spaces)
 
     def __len__(self) -> int:
         return len(self.ts_us)
@@ -80,6 +82,7 @@ class _EpochKeys:
     def __init__(self, salt: bytes, optout: OptOutList, helper: HashHelper | None) -> None:
         self._salt = salt
         self._hasher = KeyedHash(salt)
+        self.key_id = key_id(self._hasher)
         self._helper = helper
         self._optout = optout
         self._devices = _SortedCache()
@@ -185,6 +188,7 @@ class Anonymiser:
             epoch=epochs,
             date=dates,
             distinct_devices=np.concatenate(distinct) if distinct else np.zeros(0, np.int64),
+            key_ids={label: self._epochs[label].key_id for label in epochs.labels if label in self._epochs},
         )
 
     def touch_salts(self) -> None:

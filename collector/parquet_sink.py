@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from footfall.collector import key_spaces
 from footfall.collector.anonymiser import Sightings
 from footfall.collector.heartbeats import MinuteRows
 
@@ -162,6 +163,7 @@ class _DatePartition:
     pending_rows: int = 0
     part: _OpenPart | None = None
     finished: list[Path] = field(default_factory=list)
+    key_ids: dict[str, str] = field(default_factory=dict)  # sightings: epoch -> key id, into each footer
 
 
 class PartitionedSink:
@@ -174,10 +176,10 @@ class PartitionedSink:
         self.schema = schema
         self._dates: dict[str, _DatePartition] = {}
 
-    def append(self, label: str, table: pa.Table) -> None:
-        """Adds rows of one local date."""
+    def append(self, label: str, table: pa.Table, key_ids: dict[str, str] | None = None) -> None:
+        """Adds rows of one local date (and, for sightings, the key ids of their epochs)."""
         if table.num_rows:
-            self._append(label, table)
+            self._append(label, table, key_ids or {})
 
     def dates(self) -> list[str]:
         return sorted(self._dates)
@@ -209,12 +211,13 @@ class PartitionedSink:
                 temp.unlink(missing_ok=True)
         self._dates.clear()
 
-    def _append(self, label: str, table: pa.Table) -> None:
+    def _append(self, label: str, table: pa.Table, key_ids: dict[str, str]) -> None:
         partition = self._dates.get(label)
         if partition is None:
             folder = dataset_dir(self.data_dir, self.dataset, self.store, label)
             folder.mkdir(parents=True, exist_ok=True)
             partition = self._dates[label] = _DatePartition(folder)
+        partition.key_ids.update(key_ids)
         partition.pending.append(table)
         partition.pending_rows += table.num_rows
         if partition.pending_rows >= ROW_GROUP_ROWS:
@@ -240,6 +243,8 @@ class PartitionedSink:
 
     def _close_part(self, partition: _DatePartition) -> None:
         assert partition.part is not None
+        if partition.key_ids:
+            partition.part.writer.add_key_value_metadata(key_spaces.metadata(partition.key_ids))
         partition.part.writer.close()
         with open(partition.part.temp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -289,9 +294,23 @@ class SightingsSink(PartitionedSink):
     def __init__(self, data_dir: Path, store: str, sensor: str) -> None:
         super().__init__(data_dir, "sightings", store, WRITE_SCHEMA)
         self.sensor = sensor
+        self._checked: set[tuple[str, str]] = set()
 
     def write(self, sightings: Sightings) -> None:
         dates = sightings.date
         for code, label in enumerate(dates.labels):
             rows = slice(None) if len(dates.labels) == 1 else np.flatnonzero(dates.codes == code)
-            self.append(label, to_table(sightings, self.sensor, rows))
+            epochs = {sightings.epoch.labels[c] for c in np.unique(sightings.epoch.codes[rows]).tolist()}
+            key_ids = {epoch: sightings.key_ids[epoch] for epoch in epochs if epoch in sightings.key_ids}
+            self._check_key_space(label, key_ids)
+            self.append(label, to_table(sightings, self.sensor, rows), key_ids)
+
+    def _check_key_space(self, label: str, key_ids: dict[str, str]) -> None:
+        """Once per date and epoch: the date's published sightings of the epoch, if any,
+        were keyed with the same salt (collector/key_spaces.py)."""
+        for epoch, own in key_ids.items():
+            if (label, epoch) not in self._checked:
+                key_spaces.check_partition(
+                    dataset_dir(self.data_dir, self.dataset, self.store, label), self.store, epoch, own
+                )
+                self._checked.add((label, epoch))

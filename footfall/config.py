@@ -6,7 +6,8 @@ than ignored, and every error says which key is wrong and why.
 
 Relative paths in a file are resolved against the file's folder, so a config works
 the same from any working directory; with no file they are relative to the working
-directory. The CLI's --data flag overrides data_dir.
+directory. The CLI's --data flag overrides data_dir. Unless secrets_dir is set, the
+secrets folder follows the data folder (`secrets` beside it), not the working folder.
 """
 
 from __future__ import annotations
@@ -275,7 +276,10 @@ def load_settings(config: Path | None = None, data_dir: Path | None = None) -> S
 
     base = source.resolve().parent if source is not None else Path.cwd()
     data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
-    secrets = (base / parsed.secrets_dir).resolve()
+    if "secrets_dir" in parsed.model_fields_set:
+        secrets = (base / parsed.secrets_dir).resolve()
+    else:
+        secrets = default_secrets_dir(data)
     if secrets == data or secrets.is_relative_to(data):
         raise ConfigError(
             f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs"
@@ -283,6 +287,18 @@ def load_settings(config: Path | None = None, data_dir: Path | None = None) -> S
     if data.is_relative_to(secrets):
         raise ConfigError(f"data_dir ({data}) must not be inside secrets_dir ({secrets})")
     return Settings(file=parsed, source=source, data_dir=data, secrets_dir=secrets)
+
+
+def default_secrets_dir(data: Path) -> Path:
+    """Unless secrets_dir is set, the salts follow the data: a folder `secrets` beside
+    the data folder (never inside it), whatever the working folder. Two sensors of a
+    store collected from two folders into one data folder then share one key space."""
+    secrets = data.parent / "secrets"
+    if secrets == data:
+        raise ConfigError(
+            f"data_dir ({data}) leaves no place for the salts beside it: set secrets_dir in the configuration"
+        )
+    return secrets
 
 
 # Keys whose values are addresses: an error names the key and the entry, never the value.

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from footfall.collector import key_spaces
 from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
 from footfall.config import Settings, parse_opening_hours
 from footfall.errors import FootfallError
@@ -175,7 +176,7 @@ def run(settings: Settings, work: Plan, progress: Progress | None = None) -> Run
     fails is run again day by day, so one bad day only costs itself."""
     report = RunReport()
     inputs = _Inputs(settings.data_dir)
-    targets = [day for day in work.targets if inputs.day_is_readable(day, report)]
+    targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
     batches = _batches(targets, inputs)
     state = RunState(settings.data_dir)
     for number, batch in enumerate(batches, 1):
@@ -276,16 +277,36 @@ class _Inputs:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._rows: dict[Path, int | str] = {}
+        self._key_ids: dict[Path, dict[str, str]] = {}
 
     def check(self, file: Path) -> int | str:
         if file not in self._rows:
             import pyarrow.parquet as pq
 
             try:
-                self._rows[file] = pq.read_metadata(file).num_rows
+                footer = pq.read_metadata(file)
+                self._rows[file] = footer.num_rows
+                self._key_ids[file] = key_spaces.read(footer.metadata)
             except (OSError, pa.ArrowException) as exc:
                 self._rows[file] = _one_line(exc)
         return self._rows[file]
+
+    def one_key_space(self, day: StoreDay, report: RunReport) -> bool:
+        """False, with an error, when the day's sightings hold one of their epochs under
+        two salts (collector/key_spaces.py), also counting the neighbouring days' parts
+        (an epoch longer than a day spans several dates)."""
+        own = [self._key_ids.get(f, {}) for f in self.files([day], "sightings", neighbours=False)]
+        around = [self._key_ids.get(f, {}) for f in self.files([day], "sightings")]
+        mixed = key_spaces.mixed_epochs(around, [epoch for key_ids in own for epoch in key_ids])
+        for epoch, salts in mixed.items():
+            report.errors.append(
+                f"store {day.store!r}, {day.date} not processed: its sightings of epoch {epoch} were made under "
+                f"{salts} different salts (sensors collected with different secrets folders, or data that came "
+                "after the salt was destroyed); pseudonyms of different salts never link, so one phone would "
+                "count as several. Collect every sensor of a store against one secrets_dir, then delete these "
+                "sightings and collect them again"
+            )
+        return not mixed
 
     def day_is_readable(self, day: StoreDay, report: RunReport) -> bool:
         """False, with one error per damaged file, when the day's own inputs are damaged;
@@ -304,8 +325,12 @@ class _Inputs:
         files = parquet_files(partition(self.data_dir, "sightings", day.store, day.date))
         return sum(count for file in files if isinstance(count := self.check(file), int))
 
-    def files(self, days: list[StoreDay], dataset: str) -> list[Path]:
-        return [file for file in input_files(self.data_dir, days, dataset) if isinstance(self.check(file), int)]
+    def files(self, days: list[StoreDay], dataset: str, neighbours: bool = True) -> list[Path]:
+        if neighbours:
+            files = input_files(self.data_dir, days, dataset)
+        else:
+            files = [f for d in days for f in parquet_files(partition(self.data_dir, dataset, d.store, d.date))]
+        return [file for file in files if isinstance(self.check(file), int)]
 
 
 # --- inputs --------------------------------------------------------------------------------
