@@ -232,7 +232,9 @@ class PartitionedSink:
             partition.pending, partition.pending_rows = [], 0
             part = partition.part
             if part is None:
-                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
+                temp = (
+                    partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+                )  # 12 hex digits would read as an address
                 part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
             part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             part.rows += table.num_rows

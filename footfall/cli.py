@@ -344,7 +344,6 @@ def privacy_audit(
         raise FootfallError("--against: give capture files, not standard input")
     with stderr.status("auditing", spinner="dots"):
         result = audit.audit(settings, [s.path for s in sources if s.path], list(logs or []))
-    audit.record(settings, result)
     if format == "json":
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
@@ -359,6 +358,13 @@ def privacy_audit(
         )
         verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
         stdout.print(f"audit: {verdict}; {scanned}", markup=False)
+    try:  # after the findings are out: a read-only data folder still gets its audit
+        audit.record(settings, result)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        stderr.print(
+            f"footfall: note: the audit could not be recorded under {settings.data_dir}: {reason}", markup=False
+        )
     if not result.clean:
         raise typer.Exit(1)
 
@@ -393,14 +399,27 @@ def retention(
     settings = load_settings(config, data)
     result = retention_policy.apply(settings, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
+    destroy = "would destroy" if dry_run else "destroyed"
     for partition in result.partitions:
         stdout.print(f"{verb} {partition.dataset} store={partition.store} date={partition.date}", markup=False)
+    for folder in result.misdated:
+        stdout.print(f"{verb} {folder.dataset} store={folder.store} date={folder.name} ({folder.reason})", markup=False)
+    for salt in result.misdated_salts:
+        stdout.print(
+            f"{destroy} salt store={salt.store} epoch={salt.epoch} (an impossible or future epoch)", markup=False
+        )
     for salt in result.salts:
-        stdout.print(f"{'would destroy' if dry_run else 'destroyed'} salt store={salt.store} epoch={salt.epoch}")
+        stdout.print(f"{destroy} salt store={salt.store} epoch={salt.epoch}", markup=False)
+    for leftover in result.leftovers:
+        stdout.print(
+            f"{'would remove' if dry_run else 'removed'} {_shown(leftover)} (left by a killed process)", markup=False
+        )
     days = settings.file.retention
     done = "due (dry run: nothing deleted)" if dry_run else "deleted"
+    partitions = len(result.partitions) + len(result.misdated)
+    salts = len(result.salts) + len(result.misdated_salts)
     stdout.print(
-        f"{len(result.partitions)} partition(s) and {len(result.salts)} salt(s) {done}; retention in days: "
+        f"{partitions} partition(s) and {salts} salt(s) {done}; retention in days: "
         f"sightings {days.sightings}, visits {days.visits}, marts {days.marts} (0 = kept for ever)",
         markup=False,
     )

@@ -20,7 +20,6 @@ import hashlib
 import importlib
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from footfall import leftovers
 from footfall.collector import key_spaces
 from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
 from footfall.config import Settings, parse_opening_hours
@@ -175,6 +175,7 @@ def run(settings: Settings, work: Plan, progress: Progress | None = None) -> Run
     batches of about BATCH_ROWS sightings so that memory stays bounded. A batch that
     fails is run again day by day, so one bad day only costs itself."""
     report = RunReport()
+    leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
     inputs = _Inputs(settings.data_dir)
     targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
     batches = _batches(targets, inputs)
@@ -220,7 +221,7 @@ def _batches(targets: list[StoreDay], inputs: _Inputs) -> list[list[StoreDay]]:
 def _run_batch(settings, batch, inputs, report, progress, label) -> None:
     import duckdb
 
-    temp_dir = settings.data_dir / "_pipeline" / f"tmp-{os.getpid()}"  # where DuckDB spills
+    temp_dir = leftovers.spill_dir(settings.data_dir)  # where DuckDB spills
     temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": _memory_limit(), "temp_directory": str(temp_dir)})
     try:
@@ -476,7 +477,7 @@ def _publish(con, relation: str, data_dir: Path, dataset: str, targets: list[Sto
     """Writes the relation partitioned by store and date into a staging folder, then
     renames each partition's file over the published one. A store-day at hand with
     no rows loses its old file: its outputs are replaced whole."""
-    root = data_dir / "_pipeline" / f"staging-{os.getpid()}-{secrets.token_hex(4)}"
+    root = leftovers.staging_dir(data_dir)
     staging = root / dataset
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -66,6 +66,21 @@ def tier_of(dataset: str) -> str:
     return "marts"
 
 
+def is_published_part(parts: tuple[str, ...]) -> bool:
+    """Whether a file (its path's parts under the data folder) is where readers look:
+    DATASET/store=S/date=D/NAME.parquet, DATASET a collector's, visits or marts/MART."""
+    if parts[:1] == ("marts",):
+        parts = ("/".join(parts[:2]), *parts[2:])
+    return (
+        len(parts) == 4
+        and (parts[0] in (*COLLECTOR_DATASETS, "visits") or parts[0].startswith("marts/"))
+        and parts[1].startswith("store=")
+        and parts[2].startswith("date=")
+        and parts[3].endswith(".parquet")
+        and not parts[3].startswith(HIDDEN)
+    )
+
+
 def datasets(data_dir: Path) -> list[str]:
     """Every dataset present: the collector's, visits, and each mart folder."""
     found = [name for name in (*COLLECTOR_DATASETS, "visits") if (data_dir / name).is_dir()]
@@ -75,24 +90,72 @@ def datasets(data_dir: Path) -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Misdated:
+    """A `date=` folder no collector should have written: an impossible date, or one
+    more than a day ahead of the store's today (a corrupt timestamp's, such as 2092
+    from one flipped bit). Retention cannot age it, so it deletes it."""
+
+    dataset: str
+    store: str
+    name: str  # what follows `date=`, as found
+    folder: str
+    reason: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder)
+
+
 def partitions(data_dir: Path, dataset: str | None = None) -> list[Partition]:
-    """Every `store=S/date=D` folder of the datasets (hidden and temporary files are
-    not counted as the partition's files, but stay in its folder). os.scandir and
-    strings, not pathlib: a year of 100 stores is 180,000 folders, and the file types
-    come with the listing instead of a stat each."""
+    """Every `store=S/date=D` folder of the datasets with a real date (hidden and
+    temporary files are not counted as the partition's files, but stay in its folder).
+    os.scandir and strings, not pathlib: a year of 100 stores is 180,000 folders, and
+    the file types come with the listing instead of a stat each."""
+    found = []
+    for name, store, day_dir in _date_folders(data_dir, dataset):
+        day = _date(day_dir.name)
+        if day is None:
+            continue
+        with os.scandir(day_dir.path) as entries:
+            files = tuple(sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file()))
+        found.append(Partition(name, store, day, day_dir.path, files))
+    return found
+
+
+def misdated(settings: Settings, now: datetime) -> list[Misdated]:
+    """Every `date=` folder dated impossibly, or more than a day after the store's today."""
+    found = []
+    todays: dict[str, date] = {}
+    for name, store, day_dir in _date_folders(settings.data_dir):
+        day = _date(day_dir.name)
+        if day is None:
+            reason = "an impossible date"
+        else:
+            if store not in todays:
+                todays[store] = now.astimezone(store_zone(settings, store)).date()
+            if (day - todays[store]).days <= 1:
+                continue
+            reason = "more than a day ahead of today"
+        found.append(Misdated(name, store, day_dir.name.removeprefix("date="), day_dir.path, reason))
+    return found
+
+
+def _date_folders(data_dir: Path, dataset: str | None = None) -> list[tuple[str, str, os.DirEntry[str]]]:
+    """(dataset, store, `date=` folder) of every partition folder."""
     found = []
     for name in [dataset] if dataset else datasets(data_dir):
         for store_dir in _subfolders(data_dir / name, "store="):
             store = store_dir.name.removeprefix("store=")
-            for day_dir in _subfolders(store_dir.path, "date="):
-                try:
-                    day = date.fromisoformat(day_dir.name.removeprefix("date="))
-                except ValueError:
-                    continue
-                with os.scandir(day_dir.path) as entries:
-                    files = tuple(sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file()))
-                found.append(Partition(name, store, day, day_dir.path, files))
+            found += [(name, store, day_dir) for day_dir in _subfolders(store_dir.path, "date=")]
     return found
+
+
+def _date(folder_name: str) -> date | None:
+    try:
+        return date.fromisoformat(folder_name.removeprefix("date="))
+    except ValueError:
+        return None
 
 
 def _subfolders(folder: Path | str, prefix: str) -> list[os.DirEntry[str]]:

@@ -20,6 +20,7 @@ Format = Literal["md", "html"]
 _EPOCH = {"hour": "every hour", "day": "every day", "week": "every week"}
 _EPOCH_NOUN = {"hour": "hour", "day": "day", "week": "week"}
 KEPT = "How long we keep it"
+_HOURLY_SIGN = "Hourly keys count stays past the hour twice."
 
 
 def missing(settings: Settings) -> list[str]:
@@ -51,6 +52,7 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
                     f"with a key that changes {every} and is then destroyed.",
                     "We never collect names, phone numbers, network names or anything you send or receive.",
                     "Why: to count visitors and how long visits last. We publish only totals.",
+                    *([_HOURLY_SIGN] if privacy.epoch == "hour" else []),
                 ],
             ),
             (KEPT, kept),
@@ -85,7 +87,8 @@ def build(settings: Settings, kind: Kind = "sign") -> tuple[str, list[tuple[str,
             "Why",
             [
                 "To count how many people visit, when, and for how long, so that we can plan staff and opening "
-                f"hours. We publish only totals{_smallest(privacy.k)}."
+                f"hours. We publish only totals{_smallest(privacy.k)}.",
+                *([wording.HOURLY_EPOCH_INFLATES] if privacy.epoch == "hour" else []),
             ],
         ),
         (
