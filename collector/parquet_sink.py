@@ -13,6 +13,7 @@ not in the file, as Hive readers (DuckDB, pandas, Spark) expect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 from footfall.collector import key_spaces
 from footfall.collector.anonymiser import Sightings
 from footfall.collector.heartbeats import MinuteRows
+from footfall.errors import writing
 
 # The contract's columns. Readers see plain strings for sensor and epoch; the writer
 # gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow schema, so Parquet's
@@ -205,7 +207,8 @@ class PartitionedSink:
     def abort(self) -> None:
         for partition in self._dates.values():
             if partition.part is not None:
-                partition.part.writer.close()
+                with contextlib.suppress(OSError):  # the close may fail again (a full disk)
+                    partition.part.writer.close()
                 partition.finished.append(partition.part.temp)
             for temp in partition.finished:
                 temp.unlink(missing_ok=True)
@@ -232,11 +235,12 @@ class PartitionedSink:
             partition.pending, partition.pending_rows = [], 0
             part = partition.part
             if part is None:
-                temp = (
-                    partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
-                )  # 12 hex digits would read as an address
-                part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
-            part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                # 8 hex digits of token: 12 would read as an address to the audit
+                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+                with writing(temp):
+                    part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
+            with writing(part.temp):
+                part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             part.rows += table.num_rows
             if part.rows >= PART_ROWS:
                 self._close_part(partition)
@@ -244,13 +248,15 @@ class PartitionedSink:
             self._close_part(partition)
 
     def _close_part(self, partition: _DatePartition) -> None:
-        assert partition.part is not None
-        if partition.key_ids:
-            partition.part.writer.add_key_value_metadata(key_spaces.metadata(partition.key_ids))
-        partition.part.writer.close()
-        with open(partition.part.temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        partition.finished.append(partition.part.temp)
+        part = partition.part
+        assert part is not None
+        with writing(part.temp):
+            if partition.key_ids:
+                part.writer.add_key_value_metadata(key_spaces.metadata(partition.key_ids))
+            part.writer.close()
+            with open(part.temp, "rb") as handle:
+                os.fsync(handle.fileno())
+        partition.finished.append(part.temp)
         partition.part = None
 
 

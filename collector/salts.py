@@ -27,7 +27,7 @@ from pathlib import Path
 
 from footfall import leftovers
 from footfall.epochs import Epoch
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, writing
 
 SALT_BYTES = 32
 DIR_MODE = 0o700
@@ -76,9 +76,10 @@ def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> b
     False is returned, so two collectors starting an epoch together agree on one salt.
     A writer killed before the rename leaves its temporary (`orphaned_temporaries`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with writing(path):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with writing(path), os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -215,9 +216,10 @@ class SaltStore:
     def _record_destruction(self, state: SaltState, now: datetime) -> None:
         line = json.dumps({"epoch": state.epoch, "destroyed_at": now.isoformat()}) + "\n"
         log = self.root / state.store / "destroyed.jsonl"
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-        with os.fdopen(fd, "a") as handle:
-            handle.write(line)
+        with writing(log):
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(line)
 
     def _was_destroyed(self, store: str, label: str) -> bool:
         log = self.root / store / "destroyed.jsonl"

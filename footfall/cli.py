@@ -360,11 +360,8 @@ def privacy_audit(
         stdout.print(f"audit: {verdict}; {scanned}", markup=False)
     try:  # after the findings are out: a read-only data folder still gets its audit
         audit.record(settings, result)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        stderr.print(
-            f"footfall: note: the audit could not be recorded under {settings.data_dir}: {reason}", markup=False
-        )
+    except FootfallError as exc:  # it says which file and why
+        stderr.print(f"footfall: note: the audit could not be recorded: {exc}", markup=False)
     if not result.clean:
         raise typer.Exit(1)
 

@@ -268,7 +268,11 @@ def _memory_limit() -> str:
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    """DuckDB's message on one line; an I/O error's own message (it names the file)
+    taken out of the JSON DuckDB wraps it in."""
+    text = " ".join(str(exc).split())
+    found = re.search(r'"exception_message":\s*"((?:[^"\\]|\\.)*)"', text)
+    return found.group(1).replace('\\"', '"') if found else text
 
 
 class _Inputs:

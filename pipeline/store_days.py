@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from footfall.errors import writing
+
 INPUTS = ("sightings", "heartbeats")
 STATE = Path("_pipeline") / "state.json"
 
@@ -93,7 +95,8 @@ class RunState:
 
     def record(self, done: dict[StoreDay, str]) -> None:
         self._done.update({day.key: fingerprint for day, fingerprint in done.items()})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"store_days": dict(sorted(self._done.items()))}, indent=1))
-        os.replace(temp, self.path)
+        with writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp.write_text(json.dumps({"store_days": dict(sorted(self._done.items()))}, indent=1))
+            os.replace(temp, self.path)

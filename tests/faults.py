@@ -23,6 +23,8 @@ from conftest import FOOTFALL, Run
 
 @functools.cache
 def namespaces_work() -> bool:
+    if os.environ.get("FOOTFALL_TEST_FAULTS") == "in-process":  # to try the fallback where namespaces work
+        return False
     unshare = shutil.which("unshare")
     if unshare is None:
         return False
@@ -30,12 +32,13 @@ def namespaces_work() -> bool:
     return probe.returncode == 0
 
 
-def _in_namespace(mount: str, args: list, cwd: Path) -> Run:
+def _in_namespace(mount: str, args: list, cwd: Path, stdin: bytes | None = None) -> Run:
     command = " ".join(shlex.quote(str(a)) for a in [FOOTFALL, *args])
     env = {k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"}
     done = subprocess.run(
         ["unshare", "-rm", "sh", "-c", f"{mount} && exec {command}"],
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         env=env,
         timeout=600,
@@ -52,16 +55,27 @@ def read_only_run(folder: Path, args: list, cwd: Path) -> Run:
     return _in_process(args, cwd, folder, errno.EROFS)
 
 
-def disk_full_run(folder: Path, size_kib: int, args: list, cwd: Path) -> Run:
-    """`footfall ARGS` with an empty tmpfs of `size_kib` KiB mounted on `folder` (ENOSPC
-    once it is full). The folder's own content is hidden while it runs."""
+def disk_full_run(folder: Path, free_kib: int, args: list, cwd: Path, stdin: bytes | None = None) -> Run:
+    """`footfall ARGS` with `folder` on a tmpfs that holds a copy of what it held and has
+    only `free_kib` KiB left (a filler file takes the rest): ENOSPC once that is used.
+    The folder itself is unchanged after."""
     if namespaces_work():
         where = shlex.quote(str(folder))
-        return _in_namespace(f"mount -t tmpfs -o size={size_kib}k tmpfs {where}", args, cwd)
-    return _in_process(args, cwd, folder, errno.ENOSPC)
+        seed = folder.with_name(f".{folder.name}.seed")
+        filler = shlex.quote(str(folder / ".filler"))
+        mount = (
+            f"mount -t tmpfs -o size=64m tmpfs {where} && cp -a {shlex.quote(str(seed))}/. {where}/ && "
+            f"{{ dd if=/dev/zero of={filler} bs=64k 2>/dev/null; truncate -s -{free_kib}K {filler}; }}"
+        )
+        shutil.copytree(folder, seed, symlinks=True)
+        try:
+            return _in_namespace(mount, args, cwd, stdin)
+        finally:
+            shutil.rmtree(seed)
+    return _in_process(args, cwd, folder, errno.ENOSPC, stdin)
 
 
-def _in_process(args: list, cwd: Path, folder: Path, error: int) -> Run:
+def _in_process(args: list, cwd: Path, folder: Path, error: int, stdin: bytes | None = None) -> Run:
     """The command in this process (Typer's test runner), every file opened for writing
     under `folder` failing with `error`, as the kernel would."""
     import builtins
@@ -87,7 +101,7 @@ def _in_process(args: list, cwd: Path, folder: Path, error: int) -> Run:
         return real_os_open(path, flags, *rest, **kw)
 
     out, err = io.StringIO(), io.StringIO()
-    old_cwd, old_argv = Path.cwd(), sys.argv
+    old_cwd, old_argv, old_stdin = Path.cwd(), sys.argv, sys.stdin
     status = 0
     try:
         os.chdir(cwd)
@@ -95,11 +109,31 @@ def _in_process(args: list, cwd: Path, folder: Path, error: int) -> Run:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 sys.argv = ["footfall", *map(str, args)]
+                if stdin is not None:
+                    sys.stdin = _Stdin(stdin)
                 cli.main()
             except SystemExit as exit_:
                 status = int(exit_.code or 0)
     finally:
         builtins.open, io.open, os.open = real_open, real_open, real_os_open
         os.chdir(old_cwd)
-        sys.argv = old_argv
+        sys.argv, sys.stdin = old_argv, old_stdin
     return Run(status, out.getvalue(), err.getvalue())
+
+
+class _Stdin:
+    """Standard input holding these bytes, with a real descriptor (the stream reads one)."""
+
+    def __init__(self, data: bytes) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as this stdin)
+        self._file.write(data)
+        self._file.seek(0)
+        self.buffer = self._file
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def isatty(self) -> bool:
+        return False

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from footfall.errors import writing
+
 FOLDER = "_privacy"
 LAST_AUDIT = "last_audit.json"
 LAST_RETENTION = "last_retention.json"
@@ -36,23 +38,25 @@ def read(data_dir: Path, name: str) -> dict[str, Any] | None:
 def write(data_dir: Path, name: str, record: dict[str, Any]) -> Path:
     """Replaces the record atomically (a reader sees the old one or the new one)."""
     target = folder(data_dir) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    os.replace(temp, target)
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        os.replace(temp, target)
     return target
 
 
 def append_log(data_dir: Path, lines: list[dict[str, Any]]) -> Path:
     """Appends JSON lines to the retention log (one write per line, O_APPEND)."""
     target = folder(data_dir) / RETENTION_LOG
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        for line in lines:
-            os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
-    finally:
-        os.close(fd)
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            for line in lines:
+                os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+        finally:
+            os.close(fd)
     return target
 
 
