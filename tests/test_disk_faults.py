@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from faults import disk_full_run
 
 from conftest import SAMPLE_CAPTURES, Collected, Run
+from faults import disk_full_run
 
 CAPTURE = SAMPLE_CAPTURES / "brno_position_1_2024-03-15.pcap.gz"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from faults import read_only_run
 from test_privacy_invariant import _macs_and_ssids
 
 from conftest import SAMPLE_CAPTURES, SHARED_CAPTURES, Collected, run_footfall
+from faults import read_only_run
 
 DEMO_CAPTURE = SAMPLE_CAPTURES / "brno_position_1_2024-03-15.pcap.gz"
 
