@@ -15,15 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from footfall import outputs
 from footfall.collector.salts import SALT_BYTES, SaltStore
 from footfall.config import Settings, StoreSettings
 from footfall.errors import FootfallError
 from footfall.privacy import inventory, permissions, records, wording
+from footfall.thresholds import visit_thresholds
 
 REPORT_VERSION = 1
 HASH = "HMAC-SHA256"
 PSEUDONYM_BITS = 64
-VISIT_KEYS = ("gap_min", "min_dwell_min", "rssi_threshold_dbm", "staff_daily_hours")
 
 
 def build_report(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
@@ -122,13 +123,6 @@ def _optout_entries(settings: Settings) -> tuple[int | None, str | None]:
         return None, str(exc)
 
 
-def effective_visits(settings: Settings, store: str) -> dict[str, float]:
-    """The visit thresholds in force for a store: its own, else the defaults."""
-    own = settings.file.stores.get(store, StoreSettings())
-    defaults = settings.file.visits
-    return {key: getattr(own, key) if getattr(own, key) is not None else getattr(defaults, key) for key in VISIT_KEYS}
-
-
 def _store_settings(settings: Settings, store: str) -> dict[str, Any]:
     own = settings.file.stores.get(store)
     listed = own or StoreSettings()
@@ -137,7 +131,7 @@ def _store_settings(settings: Settings, store: str) -> dict[str, Any]:
         "timezone": listed.timezone,
         "opening_hours": listed.opening_hours,
         "equipment_entries": len(listed.equipment),
-        "visits": effective_visits(settings, store),
+        "visits": visit_thresholds(settings, store).model_dump(),
         "sensors": {name: {"rssi_threshold_dbm": s.rssi_threshold_dbm} for name, s in sorted(listed.sensors.items())},
     }
 
@@ -193,7 +187,7 @@ def _destructions(salts_root: Path) -> list[dict[str, str]]:
 
 def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
     stores: dict[str, Any] = {
-        name: {"oldest": dict.fromkeys(inventory.TIERS), "datasets": {}} for name in inventory.stores(settings)
+        name: {"oldest": dict.fromkeys(outputs.TIERS), "datasets": {}} for name in inventory.stores(settings)
     }
     ages = inventory.Ages(settings, now)
     for partition in inventory.partitions(settings.data_dir):
@@ -209,8 +203,9 @@ def _data_state(settings: Settings, now: datetime) -> dict[str, Any]:
         summary["newest"] = max(summary["newest"], day)
         summary["past_retention"] += ages.expired(partition)
         oldest = store["oldest"]
-        if oldest[partition.tier] is None or day < oldest[partition.tier]:
-            oldest[partition.tier] = day
+        tier = outputs.tier_of(partition.dataset)
+        if oldest[tier] is None or day < oldest[tier]:
+            oldest[tier] = day
     return stores
 
 
@@ -311,7 +306,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]] | 
         ("salt storage", f"{storage['path']} (mode {storage['mode'] or 'not created yet'})"),
         ("secret files wider than 0600/0700", str(storage["loose_paths"])),
         ("k (smallest published count)", str(settings["k"])),
-        ("retention (days, 0 = for ever)", ", ".join(f"{tier} {retention[tier]}" for tier in inventory.TIERS)),
+        ("retention (days, 0 = for ever)", ", ".join(f"{tier} {retention[tier]}" for tier in outputs.TIERS)),
         ("visit thresholds", _visits(settings["visits"])),
         ("opt-out entries", str(settings["optout"]["entries"] if settings["optout"]["entries"] is not None else "?")),
         ("data folder", settings["data_dir"]),
@@ -320,7 +315,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]] | 
     stores = []
     for name, own in settings["stores"].items():
         held = state["stores"].get(name, {}).get("oldest", {})
-        oldest = ", ".join(f"{tier} {held.get(tier) or '-'}" for tier in inventory.TIERS)
+        oldest = ", ".join(f"{tier} {held.get(tier) or '-'}" for tier in outputs.TIERS)
         stores.append(
             (
                 name,
