@@ -15,6 +15,7 @@ import pytest
 
 from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
 from footfall.config import load_settings
+from footfall.outputs import PIPELINE_OUTPUTS
 from footfall.pipeline import runner
 
 from conftest import run_footfall
@@ -117,7 +118,7 @@ def outputs(data: Path) -> dict[str, list[dict]]:
     import duckdb
 
     found = {}
-    for dataset in ("visits", *(f"marts/{m}" for m in ("daily", "hourly", "dwell", "occupancy", "sensor_health"))):
+    for dataset in (d.name for d in PIPELINE_OUTPUTS):
         if any((data / dataset).rglob("*.parquet")):
             query = f"select * from read_parquet('{data / dataset}/**/*.parquet', hive_partitioning=true)"
             found[dataset] = duckdb.sql(query).to_arrow_table().to_pylist()
