@@ -95,7 +95,7 @@ class Dwell:
 
 
 @dataclass
-class Capture:
+class CaptureRate:
     days: pd.DataFrame  # per date: totals
     store_days: pd.DataFrame  # per store and date: totals
     day_hours: pd.DataFrame  # per hour of the day
@@ -108,7 +108,7 @@ class Occupancy:
 
 
 @dataclass
-class Comparison:
+class StoresCompared:
     stores: pd.DataFrame  # per store over the range: totals and sensor coverage
     previous: pd.DataFrame  # per store over the previous period of the same length
 
@@ -413,12 +413,12 @@ class Marts:
                 days=self._read(DAYS, {"stores": list(selection.stores), "dates": selection.dates()}),
             )
 
-    def capture(self, selection: Selection) -> Capture:
+    def capture_rate(self, selection: Selection) -> CaptureRate:
         with self._lock:
             self._ensure("daily", selection.stores, selection.dates())
             self._ensure("hourly", selection.stores, [selection.day])
             self._ensure("sensor_health", selection.stores, [selection.day])
-            return Capture(
+            return CaptureRate(
                 days=self._read(DAYS, {"stores": list(selection.stores), "dates": selection.dates()}),
                 store_days=self._read(STORE_DAYS, _range(selection)),
                 day_hours=self._read(DAY_HOURS, _day(selection)),
@@ -432,14 +432,14 @@ class Marts:
             bins = self._read_files(OCCUPANCY, files, ["store", "ts", "present", "suppressed"], {"k": self.k})
         return Occupancy(bins=bins, heard=heard)
 
-    def comparison(self, selection: Selection) -> Comparison:
+    def stores_compared(self, selection: Selection) -> StoresCompared:
         previous = selection.previous()
         with self._lock:
             self._ensure("daily", selection.stores, previous.dates() + selection.dates())
             self._ensure("sensor_health", selection.stores, selection.dates())
             stores = self._read(STORE_TOTALS, _range(selection))
             sensors = self._read(STORE_SENSOR_MINUTES, _range(selection))
-            return Comparison(
+            return StoresCompared(
                 stores=stores.merge(sensors, on="store", how="left"),
                 previous=self._read(STORE_TOTALS, _range(previous)),
             )
@@ -572,9 +572,9 @@ PAGE_QUERIES: dict[str, Callable[[Marts, Selection], object]] = {
     "Overview": Marts.overview,
     "Hourly": Marts.hourly,
     "Dwell": Marts.dwell,
-    "Capture rate": Marts.capture,
+    "Capture rate": Marts.capture_rate,
     "Occupancy": Marts.occupancy,
-    "Stores": Marts.comparison,
+    "Stores": Marts.stores_compared,
     "Sensor health": lambda marts, selection: marts.sensors(selection, selection.stores[0]),
 }
 
