@@ -39,7 +39,7 @@ from footfall.thresholds import visit_thresholds
 
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
-OUTPUTS = {dataset.relation: dataset.name for dataset in outputs.PIPELINE_OUTPUTS}  # relation -> dataset
+OUTPUTS = {d.relation: d.name for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 Progress = Callable[[str], None]
