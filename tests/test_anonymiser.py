@@ -23,7 +23,9 @@ from footfall.collector.salts import SaltStore
 from footfall.epochs import StoreCalendar
 
 from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
-from conftest import SHARED_CAPTURES, read_sightings, run_footfall, tshark_probes
+from capture_files import SHARED_CAPTURES
+from footfall_command import read_sightings, run_footfall
+from reference_dissectors import tshark_probes
 
 
 def _reference(key: bytes, message: bytes) -> int:

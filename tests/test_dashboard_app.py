@@ -25,7 +25,8 @@ from footfall.config import load_settings
 from footfall.pipeline import runner
 
 import mart_builder as mb
-from conftest import Collected, run_footfall
+from conftest import Collected
+from footfall_command import run_footfall
 
 APP = str(Path(footfall.dashboard.__file__).with_name("app.py"))
 D = date(2024, 5, 17)  # a Friday: the day looked at

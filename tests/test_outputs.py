@@ -13,13 +13,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_pipeline_rules import DAY, MINUTE, S, config, local, seen, write
 
 from footfall import epochs, outputs, suppression
 from footfall.config import load_settings
 from footfall.pipeline import runner
 
-from conftest import SAMPLE_CAPTURES, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
+from sightings_builder import DAY, MINUTE, S, config, local, seen, write
 
 
 def generated_day(seed: int = 5) -> list[S]:

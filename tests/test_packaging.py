@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_CAPTURES
+from capture_files import REPO, SHARED_CAPTURES
 
 
 @pytest.fixture(scope="module")

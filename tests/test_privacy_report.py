@@ -9,7 +9,8 @@ import duckdb
 
 from footfall.privacy.report_model import PrivacyReport
 
-from conftest import SAMPLE_CAPTURES, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
 
 CONFIG = """
 [privacy]
