@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large eval system-deps venv clean
+.PHONY: demo test bench bench-large eval docs system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench-large: $(STAMP)
 # Accuracy against ground truth on the real captures (minutes; not part of make test).
 eval: $(STAMP)
 	$(BIN)/python eval/run_eval.py
+
+# The pages of docs/ generated from the code (the data dictionary, the privacy report's keys
+# and schema); tests/test_docs.py fails when the committed ones differ.
+docs: $(STAMP)
+	$(BIN)/python -m footfall.reference_docs docs
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so
