@@ -239,7 +239,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 def remove_stale_temporaries(data_dir: Path, store: str) -> int:
     """Deletes temporary parts left by collectors that died (their process is gone)."""
     removed = 0
-    for temp in data_dir.glob(f"*/store={store}/date=*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+    for temp in data_dir.glob(f"*/{storage.STORE_KEY}{store}/{storage.DATE_KEY}*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         pid = temp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             temp.unlink(missing_ok=True)
