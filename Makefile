@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large eval docs system-deps venv clean
+.PHONY: demo test bench bench-large eval docs screenshots system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ eval: $(STAMP)
 # and schema); tests/test_docs.py fails when the committed ones differ.
 docs: $(STAMP)
 	$(BIN)/python -m footfall.reference_docs docs
+
+# The dashboard's screenshots in docs/dashboard.md, from the demo's data (headless chromium).
+screenshots: demo system-deps
+	$(BIN)/python docs/screenshots/take.py
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so
