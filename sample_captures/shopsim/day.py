@@ -3,9 +3,10 @@
 OUT_DIR gets one radiotap capture per sensor (`<sensor>.pcap`), the store's
 `footfall.toml` (DESIGN.md's keys only), `truth.json` (what the people did, see
 truth.py) and `frames.npz`: for every frame written to each sensor's capture, in file
-order, the person whose phone sent it (`<sensor>_person`), its time (`<sensor>_ts_us`)
-and the sweep it belongs to (`<sensor>_sweep`, numbered over the whole day): the key to
-measure how well pseudonyms are associated. footfall never reads it.
+order, the person whose phone sent it (`<sensor>_person`), its time (`<sensor>_ts_us`),
+sequence number (`<sensor>_seq`) and the sweep it belongs to (`<sensor>_sweep`, numbered
+over the whole day): the key to measure how well pseudonyms are associated. footfall
+never reads it.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def write(day: Day, out_dir: Path) -> dict:
         sidecar[f"{sensor.name}_person"] = columns["person"].astype(np.int32)
         sidecar[f"{sensor.name}_ts_us"] = np.round(columns["ts"] * 1e6).astype(np.int64)
         sidecar[f"{sensor.name}_sweep"] = columns["sweep"].astype(np.int64)
+        sidecar[f"{sensor.name}_seq"] = columns["seq"].astype(np.int16)
     np.savez_compressed(out_dir / "frames.npz", **sidecar)
     (out_dir / "truth.json").write_text(json.dumps(day.truth, indent=1))
     opening, closing = spec.opening_hours.split("-")
