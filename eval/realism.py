@@ -181,7 +181,7 @@ def simulated_layouts(folder: Path, seed: int, **knobs) -> tuple[list[int], int,
     bins = np.array(sorted(occupancy))
 
     def present(t: float) -> float:
-        return occupancy[bins[max(0, np.searchsorted(bins, t, "right") - 1)]]
+        return occupancy[float(bins[max(0, int(np.searchsorted(bins, t, "right")) - 1)])]
 
     hourly, daily = [], set()
     for sensor in truth["spec"]["sensors"]:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import sys
-import zlib
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -183,7 +183,7 @@ def footfall_estimate(data: Path, cal: Calendar) -> Estimate:
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    visitors, dwell = con.execute(f"select visitors, dwell_p50_s from {mart('daily')}").fetchone()
+    visitors, dwell = con.execute(f"select visitors, dwell_p50_s from {mart('daily')}").fetchall()[0]
     hourly = dict(con.execute(f"select hour, arrivals from {mart('hourly')}").fetchall())
     present = dict(con.execute(f"select epoch_us(ts), present from {mart('occupancy')}").fetchall())
     return Estimate(
@@ -241,36 +241,17 @@ def baselines(data: Path, cal: Calendar, spec: dict) -> dict[str, Estimate]:
             select device, visit, min(t) as first, max(t) as last, max(rssi) as peak from numbered group by all
         ),
         staff as (select device from visits group by device having sum(last - first) > {staff_us})
-        select first, last from visits
+        select device, first, last from visits
         where peak >= ? and last - first >= {minimum_us} and device not in (select device from staff)
             and first >= ? and first < ?
         """,
         [threshold, *window],
     ).fetchall()
-    first = np.array([v[0] for v in visits], np.int64)
-    last = np.array([v[1] for v in visits], np.int64)
+    first = np.array([v[1] for v in visits], np.int64)
+    last = np.array([v[2] for v in visits], np.int64)
     middles = cal.bins + BIN_US // 2
     present = {int(b): float(((first <= m) & (last >= m)).sum()) for b, m in zip(cal.bins, middles, strict=True)}
-    global_devices = con.execute(
-        f"""
-        with ordered as (
-            select device, t, rssi, case when t - lag(t) over (partition by device order by t) > {gap_us}
-                then 1 else 0 end as starts
-            from s where not randomized
-        ),
-        numbered as (
-            select *, sum(starts) over (partition by device order by t rows unbounded preceding) as visit from ordered
-        ),
-        visits as (
-            select device, visit, min(t) as first, max(t) as last, max(rssi) as peak from numbered group by all
-        ),
-        staff as (select device from visits group by device having sum(last - first) > {staff_us})
-        select count(distinct device) from visits
-        where peak >= ? and last - first >= {minimum_us} and device not in (select device from staff)
-            and first >= ? and first < ?
-        """,
-        [threshold, *window],
-    ).fetchone()[0]
+    global_devices = len({v[0] for v in visits})
     dwells = (last - first) / 60e6
     global_only = Estimate(
         global_devices,
@@ -314,7 +295,9 @@ def pipeline_links(config: Path, data: Path, day: date) -> dict[int, int] | str:
     files = sorted((data / "_eval" / "links").rglob("*.parquet"))
     if not files:
         return {}
-    rows = duckdb.sql(f"select device, device_key from read_parquet({[str(f) for f in files]})").fetchall()
+    rows = (
+        duckdb.connect().execute(f"select device, device_key from read_parquet({[str(f) for f in files]})").fetchall()
+    )
     return dict(rows)
 
 

@@ -263,7 +263,7 @@ class Crowd:
             arrivals.append(t)
             t += s.platoon_every_min * 60 * float(rng.uniform(0.6, 1.4))
         hours = (np.array(arrivals) - c.day_start) / 3600.0
-        busy = 0.5 + sum(w * np.exp(-0.5 * ((hours - h) / sd) ** 2) for h, sd, w in street_peaks)
+        busy = 0.5 + np.sum([w * np.exp(-0.5 * ((hours - h) / sd) ** 2) for h, sd, w in street_peaks], axis=0)
         sizes = rng.multinomial(people, busy / busy.sum())
         for arrival, size in zip(arrivals, sizes, strict=True):
             if size == 0:

@@ -15,6 +15,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -148,7 +149,7 @@ def write(day: Day, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     spec = day.spec
     builder = FrameBuilder(day)
-    sidecar = {}
+    sidecar: dict[str, Any] = {}
     for sensor in day.sensors:
         columns = day.heard[sensor.name]
         written = write_pcap(out_dir / f"{sensor.name}.pcap", builder.frames(columns))

@@ -134,7 +134,7 @@ class ShopSpec:
         unknown = set(fixed) - names
         if unknown:
             raise TypeError(f"ShopSpec has no knob {', '.join(sorted(unknown))}")
-        values = {name: RANGES[name].draw(rng) for name in RANGES if name not in fixed}
+        values: dict[str, Any] = {name: RANGES[name].draw(rng) for name in RANGES if name not in fixed}
         while "ios_share" not in fixed and "fixed_address_share" not in fixed:
             android = 1.0 - values["ios_share"] - values["fixed_address_share"]
             if 0.45 <= android <= 0.55:
