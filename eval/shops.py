@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "sample_captures"))
 
 SIZES = (100, 300, 600)
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2, 3, 4)
 BIN_US = 300_000_000
 HOUR_US = 3_600_000_000
 

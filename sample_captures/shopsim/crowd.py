@@ -145,9 +145,9 @@ class Crowd:
 
     def _lane(self) -> float:
         """Distance from the glass of someone walking the street (negative y): the near
-        pavement (3 m wide) or the far one (4 m), 60:40."""
+        pavement (3 m wide) or the far one (4 m)."""
         s, rng = self.spec, self.rng
-        if rng.random() < 0.6:
+        if rng.random() < s.near_pavement_share:
             return -float(rng.uniform(s.street_near_m, s.street_near_m + 3))
         return -float(rng.uniform(max(s.street_near_m, s.street_far_m - 4), s.street_far_m))
 

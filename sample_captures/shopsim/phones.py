@@ -103,7 +103,7 @@ def draw_phone(spec: ShopSpec, role: str, rng: np.random.Generator, families: di
             kind = "global"
     os = BY_NAME[family].os
     apple = os == "ios"
-    partial = not apple and rng.random() < 0.5
+    partial = not apple and rng.random() < spec.android_partial_scan_share
     channels = PARTIAL_SCAN if partial else FULL_SCAN
     directed = role != "fixed" and rng.random() < spec.directed_share
     return Phone(

@@ -52,6 +52,7 @@ class ShopSpec:
     street_hours: str = "07:00-22:00"  # when people walk the street (fixed devices probe all day)
     street_near_m: float = 1.0  # passers-by walk this far from the glass ...
     street_far_m: float = 12.0  # ... up to this (the far pavement)
+    near_pavement_share: float = 0.6  # of people walking the street, on the near pavement (1-4 m out)
     walk_speed_min_mps: float = 1.0
     walk_speed_max_mps: float = 1.6
 
@@ -82,6 +83,7 @@ class ShopSpec:
     randomization: bool = True  # False: the no-randomisation variant (every phone keeps its global address)
     ios_share: float = 0.35  # new address (and sequence restart) at every sweep, or every channel
     fixed_address_share: float = 0.15  # global address all day; the rest are Android-like
+    android_partial_scan_share: float = 0.5  # Android-like phones that sweep only channels 1, 6 and 11
     ios_per_channel_share: float = 0.55  # iOS-like phones with a new address for every channel of a sweep
     android_seq_runs_on_share: float = 0.5  # Android-like phones whose sequence runs on across addresses
     newest_os_share: float = 0.6  # phones on the newest OS version of their family
@@ -167,11 +169,13 @@ RANGES: dict[str, Uniform | Integer | Choice] = {
     "platoon_share": Uniform(0.25, 0.40),
     "platoon_every_min": Uniform(3, 10),
     "window_shopper_share": Uniform(0.03, 0.08),
+    "near_pavement_share": Uniform(0.5, 0.7),
     "staff": Integer(3, 6),
     "fixed_devices": Integer(2, 4),
     "ios_share": Uniform(0.30, 0.40),
     "fixed_address_share": Uniform(0.10, 0.20),
     "ios_per_channel_share": Uniform(0.4, 0.7),
+    "android_partial_scan_share": Uniform(0.3, 0.7),
     "android_seq_runs_on_share": Uniform(0.3, 0.7),
     "newest_os_share": Uniform(0.55, 0.65),
     "secondary_layout_share": Uniform(0.3, 0.5),
