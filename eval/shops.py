@@ -27,7 +27,7 @@ import math
 import sys
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -85,20 +85,23 @@ class Estimate:
 
 
 @dataclass
+class Association:
+    vmeasure: float | None = None
+    merged_keys: float | None = None  # share of device keys that hold more than one person
+    largest_key: int | None = None  # people in the largest device key
+    note: str = ""  # why there are no figures
+
+
+@dataclass
 class ShopResult:
     shop: Shop
     passersby_ratio: float
     truth: Estimate
     footfall: Estimate
     baselines: dict[str, Estimate]
-    vmeasure: float | None
-    merged_keys: float | None  # share of device keys that hold more than one person
-    largest_key: int | None  # people in the largest device key
-    association_note: str
+    association: Association
     seconds_generate: float
     seconds_footfall: float
-    pseudonyms: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def pearson(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
@@ -301,47 +304,44 @@ def pipeline_links(config: Path, data: Path, day: date) -> dict[int, int] | str:
     return dict(rows)
 
 
-def association(folder: Path, config: Path, day: date) -> tuple[float | None, float | None, int | None, str, int]:
+def association(folder: Path, config: Path, day: date) -> Association:
     """V-measure of pseudonym -> device key against pseudonym -> person, over every
     pseudonym of the day; the share of keys holding more than one person; the largest."""
-    sidecar = np.load(folder / "frames.npz")
-    frames = []
-    for key in sidecar.files:
-        if key.endswith("_person"):
-            sensor = key.removesuffix("_person")
-            frames.append((sensor, sidecar[f"{sensor}_ts_us"], sidecar[f"{sensor}_seq"], sidecar[key]))
     import pyarrow as pa
 
-    table = pa.table(
+    sidecar = np.load(folder / "frames.npz")
+    sensors = [key.removesuffix("_person") for key in sidecar.files if key.endswith("_person")]
+    frames = pa.table(
         {
-            "sensor": pa.array(np.concatenate([np.full(len(p), s, object) for s, _, _, p in frames]).tolist()),
-            "t": np.concatenate([t for _, t, _, _ in frames]),
-            "seq": np.concatenate([q for _, _, q, _ in frames]).astype(np.int16),
-            "person": np.concatenate([p for _, _, _, p in frames]),
+            "sensor": [s for s in sensors for _ in range(len(sidecar[f"{s}_person"]))],
+            "t": np.concatenate([sidecar[f"{s}_ts_us"] for s in sensors]),
+            "seq": np.concatenate([sidecar[f"{s}_seq"] for s in sensors]).astype(np.int16),
+            "person": np.concatenate([sidecar[f"{s}_person"] for s in sensors]),
         }
     )
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.register("frames", table)
+    con.register("frames", frames)
     rows = con.execute(
         "select s.device, min(f.person), max(f.person) "
         f"from read_parquet('{folder}/data/sightings/**/*.parquet', hive_partitioning = true) as s "
         "join frames as f on f.sensor = s.sensor and f.t = epoch_us(s.ts) and f.seq = s.seq group by s.device"
     ).fetchall()
-    devices = np.array([r[0] for r in rows], np.int64)
-    people = np.array([r[1] for r in rows], np.int64)
     if any(r[1] != r[2] for r in rows):
-        return None, None, None, "a pseudonym maps to two people: the sidecar does not match", len(rows)
+        return Association(note="a pseudonym maps to two people: the sidecar does not match the sightings")
     links = pipeline_links(config, folder / "data", day)
     if isinstance(links, str):
-        return None, None, None, links, len(rows)
-    keys = np.array([links.get(int(d), int(d)) for d in devices], np.int64)
+        return Association(note=links)
+    people = np.array([r[1] for r in rows], np.int64)
+    keys = np.array([links.get(r[0], r[0]) for r in rows], np.int64)
     per_key: dict[int, set[int]] = {}
     for key, person in zip(keys.tolist(), people.tolist(), strict=True):
         per_key.setdefault(key, set()).add(person)
-    merged = sum(len(p) > 1 for p in per_key.values()) / len(per_key)
-    largest = max(len(p) for p in per_key.values())
-    return v_measure(people, keys), merged, largest, "", len(rows)
+    return Association(
+        v_measure(people, keys),
+        sum(len(p) > 1 for p in per_key.values()) / len(per_key),
+        max(len(p) for p in per_key.values()),
+    )
 
 
 def run_shop(shop: Shop, workdir: Path) -> ShopResult:
@@ -362,20 +362,15 @@ def run_shop(shop: Shop, workdir: Path) -> ShopResult:
     ran = time.perf_counter()
     spec = truth["spec"]
     cal = Calendar(spec)
-    vmeasure, merged, largest, note, pseudonyms = association(folder, config, date.fromisoformat(spec["day"]))
     return ShopResult(
         shop,
         spec["passersby_per_customer"],
         truth_estimate(truth, cal),
         footfall_estimate(folder / "data", cal),
         baselines(folder / "data", cal, spec),
-        vmeasure,
-        merged,
-        largest,
-        note,
+        association(folder, config, date.fromisoformat(spec["day"])),
         generated - started,
         ran - generated,
-        pseudonyms,
     )
 
 
@@ -424,15 +419,16 @@ def report(results: list[ShopResult]) -> list[tuple[str, float, str, float]]:
         p = figures(r, r.baselines["pseudonyms >= thr"])
         g = figures(r, r.baselines["global only"])
         lay = figures(r, r.baselines["layouts / 5 min"])
+        a = r.association
         print(
             f"{r.shop.name:26} {r.passersby_ratio:>6.1f} {r.truth.visitors:>6} {_fmt(r.footfall.visitors, '.0f'):>6} "
             f"{_fmt(f['visitors'], '+.0%'):>7} {_fmt(r.truth.dwell_min, '.1f'):>6} {_fmt(f['dwell'], '+.1f'):>6} "
             f"{_fmt(f['hourly_r'], '.2f'):>6} {_fmt(f['occupancy_mae'], '.1f'):>5} {_fmt(f['occupancy_r'], '.2f'):>5} "
-            f"{_fmt(r.vmeasure, '.2f'):>5} {_fmt(r.merged_keys, '.0%'):>6} | {_fmt(p['visitors'], '+.0%'):>7} "
+            f"{_fmt(a.vmeasure, '.2f'):>5} {_fmt(a.merged_keys, '.0%'):>6} | {_fmt(p['visitors'], '+.0%'):>7} "
             f"{_fmt(p['hourly_r'], '.2f'):>5} | {_fmt(g['visitors'], '+.0%'):>7} {_fmt(g['dwell'], '+.1f'):>6} "
             f"{_fmt(g['hourly_r'], '.2f'):>5} | {_fmt(lay['occupancy_mae'], '.1f'):>7}"
         )
-    notes = sorted({r.association_note for r in results if r.association_note})
+    notes = sorted({r.association.note for r in results if r.association.note})
     for note in notes:
         print(f"  association: {note}")
     print(
@@ -466,10 +462,11 @@ def summary_row(members: list[ShopResult]) -> str:
         return _mean([figures(r, e)[name] for r, e in zip(members, estimates, strict=True)], absolute)
 
     methods = ("footfall", "pseudonyms >= thr", "global only", "layouts / 5 min")
+    vmeasure = _mean([r.association.vmeasure for r in members])
     occupancy = ", ".join(_fmt(of(method, "occupancy_mae"), ".1f") for method in methods)
     return (
         f"{_fmt(of('footfall', 'visitors', True), '.0%'):>8} {_fmt(of('footfall', 'dwell', True), '.1f'):>6} "
-        f"{_fmt(of('footfall', 'hourly_r'), '.2f'):>8} {_fmt(_mean([r.vmeasure for r in members]), '.2f'):>5} | "
+        f"{_fmt(of('footfall', 'hourly_r'), '.2f'):>8} {_fmt(vmeasure, '.2f'):>5} | "
         f"{_fmt(of('pseudonyms >= thr', 'visitors', True), '.0%'):>7} "
         f"{_fmt(of('global only', 'visitors', True), '.0%'):>7} | {occupancy:>48}"
     )

@@ -26,6 +26,7 @@ from .radio import Sensor, hear, place_sensors, sweep_levels
 from .spec import ShopSpec
 from .truth import ground_truth
 from radiotap_pcap import (
+    channel_freq,
     encode_elements,
     oui_mac,
     probe_request,
@@ -130,8 +131,6 @@ class FrameBuilder:
         return self.bodies[key]
 
     def frames(self, columns: dict[str, np.ndarray]):
-        from radiotap_pcap import channel_freq
-
         freq = {c: channel_freq(c) for c in range(1, 14)}
         rows = zip(
             *(columns[c].tolist() for c in ("ts", "person", "address", "seq", "secondary", "ssid", "rssi", "channel")),

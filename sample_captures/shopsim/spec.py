@@ -153,7 +153,7 @@ class ShopSpec:
 
 
 # The plausible range of each knob, as issue 12 describes a shop on a street and as the
-# labelled phones and the Brno lab days show phones behave (see docs/accuracy.md).
+# labelled phones and the Brno lab days show phones behave (eval/realism.py compares them).
 RANGES: dict[str, Uniform | Integer | Choice] = {
     "opening_hours": Choice(("08:00-18:00", "09:00-19:00", "09:00-20:00", "10:00-20:00")),
     "front_m": Uniform(6, 16),
