@@ -180,9 +180,9 @@ def truth_estimate(truth: dict, cal: Calendar) -> Estimate:
     )
 
 
-def footfall_estimate(data: Path, cal: Calendar) -> Estimate:
+def footfall_estimate(data: Path, cal: Calendar, day: str) -> Estimate:
     def mart(name: str) -> str:
-        return f"read_parquet('{data}/marts/{name}/**/*.parquet', hive_partitioning = true)"
+        return f"read_parquet('{data}/marts/{name}/**/*.parquet', hive_partitioning = true) where date = '{day}'"
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
@@ -366,7 +366,7 @@ def run_shop(shop: Shop, workdir: Path) -> ShopResult:
         shop,
         spec["passersby_per_customer"],
         truth_estimate(truth, cal),
-        footfall_estimate(folder / "data", cal),
+        footfall_estimate(folder / "data", cal, spec["day"]),
         baselines(folder / "data", cal, spec),
         association(folder, config, date.fromisoformat(spec["day"])),
         generated - started,

@@ -98,6 +98,9 @@ def test_frames_come_from_people_in_range(shop: Path) -> None:
     for person, ts_us in zip(sidecar["s1_person"].tolist(), sidecar["s1_ts_us"].tolist(), strict=True):
         t = ts_us / 1e6
         assert any(a <= t <= b + 2 for a, b in spans[person]), (person, t)  # a sweep lasts < 2 s
+    zone = ZoneInfo(truth["spec"]["timezone"])
+    days = {datetime.fromtimestamp(t / 1e6, zone).date().isoformat() for t in sidecar["s1_ts_us"].tolist()}
+    assert days == {truth["spec"]["day"]}, "one local day, up to midnight and not past it"
     roles = Counter(p["role"] for p in truth["people"])
     heard = Counter(truth["people"][p]["role"] for p in set(sidecar["s1_person"].tolist()))
     assert heard.keys() == roles.keys(), "customers, passers-by, staff and fixed devices are all heard"

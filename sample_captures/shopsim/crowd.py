@@ -337,7 +337,9 @@ class Crowd:
                 x, y = s.front_m * float(rng.uniform(0.6, 0.9)), float(rng.uniform(1, 3))
             else:
                 x, y = self._inside_point(0.5)
-            self._add("fixed", [Path(np.array([c.day_start, c.day_end]), np.array([x, x]), np.array([y, y]))])
+            # all day, but no sweep may run past midnight into the next day's capture
+            ends = np.array([c.day_start, c.day_end - 10])
+            self._add("fixed", [Path(ends, np.array([x, x]), np.array([y, y]))])
 
     def cast(self) -> list[Person]:
         self.customers()
