@@ -79,28 +79,32 @@ class Sweep:
         return len(self.visit)
 
 
+def _address_kind(spec: ShopSpec, rng: np.random.Generator) -> str:
+    draw = rng.random()
+    if draw < spec.ios_share:
+        return "ios"
+    return "global" if draw < spec.ios_share + spec.fixed_address_share else "android"
+
+
+def _model(spec: ShopSpec, role: str, rng: np.random.Generator, families: dict[str, tuple]) -> tuple[str, str, int]:
+    """How the phone's address behaves, its family and OS version (0 = newest)."""
+    if role == "fixed":
+        return "global", str(rng.choice([f for f, v in BY_NAME.items() if v.os == "device"])), 0
+    kind = _address_kind(spec, rng)
+    if kind == "global":  # an iPhone or an Android phone, more often an older, rarer model
+        os = "ios" if rng.random() < 0.4 else "android"
+        names, weights = families[f"{os}-fixed"]
+    else:
+        names, weights = families[kind]
+    family = str(rng.choice(names, p=weights))
+    versions = BY_NAME[family].versions
+    version = int(rng.choice(versions, p=version_weights(versions, spec.newest_os_share)))
+    return kind if spec.randomization else "global", family, version
+
+
 def draw_phone(spec: ShopSpec, role: str, rng: np.random.Generator, families: dict[str, tuple]) -> Phone:
     """A phone of the crowd's mix (or a fixed device's radio)."""
-    if role == "fixed":
-        family = str(rng.choice([f for f, v in BY_NAME.items() if v.os == "device"]))
-        version, kind = 0, "global"
-    else:
-        draw = rng.random()
-        kind = (
-            "ios"
-            if draw < spec.ios_share
-            else "global"
-            if draw < spec.ios_share + spec.fixed_address_share
-            else "android"
-        )
-        os = kind if kind != "global" else ("ios" if rng.random() < 0.4 else "android")
-        names, weights = families[os if kind != "global" else f"{os}-fixed"]
-        family = str(rng.choice(names, p=weights))
-        version = int(
-            rng.choice(BY_NAME[family].versions, p=version_weights(BY_NAME[family].versions, spec.newest_os_share))
-        )
-        if not spec.randomization:
-            kind = "global"
+    kind, family, version = _model(spec, role, rng, families)
     os = BY_NAME[family].os
     apple = os == "ios"
     partial = not apple and rng.random() < spec.android_partial_scan_share
