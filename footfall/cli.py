@@ -278,7 +278,7 @@ def optout_add(
     data: DataOption = None,
 ) -> None:
     """Register devices whose owners asked not to be counted."""
-    from footfall.collector.optout import parse_mac
+    from footfall.addresses import parse_mac
 
     settings = load_settings(config, data)
     parsed = []

@@ -154,7 +154,7 @@ def test_optout_through_the_command(workspace: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["3c:5a:10:20:30:40", "3C-5A-10-20-30-40", "3c5a.1020.3040", "3c5a10203040"])
 def test_address_spellings(text: str) -> None:
-    from footfall.collector.optout import parse_mac
+    from footfall.addresses import parse_mac
 
     assert parse_mac(text) == bytes.fromhex("3c5a10203040")
 
