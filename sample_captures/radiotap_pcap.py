@@ -11,6 +11,7 @@ import random
 import struct
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 127)
 _RECORD = struct.Struct("<IIII")
@@ -98,32 +99,38 @@ def write_pcap(path: Path, frames: Iterable[tuple[float, bytes]]) -> int:
     return count
 
 
-def write_store_config(
-    path: Path,
-    *,
-    store: str,
-    timezone: str,
-    opening: str,
-    closing: str,
-    sensors: Iterable[str],
-    gap_min: float,
-    min_dwell_min: float,
-    rssi_threshold_dbm: float,
-    staff_daily_hours: float,
-    written_by: str,
-) -> None:
+class StoreThresholds(Protocol):
+    """What a generator's spec says about the store and its thresholds."""
+
+    @property
+    def store(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def sensors(self) -> tuple[str, ...]: ...
+    @property
+    def gap_min(self) -> float: ...
+    @property
+    def min_dwell_min(self) -> float: ...
+    @property
+    def rssi_threshold_dbm(self) -> float: ...
+    @property
+    def staff_daily_hours(self) -> float: ...
+
+
+def write_store_config(path: Path, spec: StoreThresholds, opening: str, closing: str, written_by: str) -> None:
     """The store's footfall.toml, with DESIGN.md's keys only."""
-    tables = "".join(f"\n[stores.{store}.sensors.{s}]\n" for s in sensors)
+    tables = "".join(f"\n[stores.{spec.store}.sensors.{s}]\n" for s in spec.sensors)
     path.write_text(
         f"""# written by {written_by}
 [visits]
-gap_min = {gap_min}
-min_dwell_min = {min_dwell_min}
-rssi_threshold_dbm = {rssi_threshold_dbm}
-staff_daily_hours = {staff_daily_hours}
+gap_min = {spec.gap_min}
+min_dwell_min = {spec.min_dwell_min}
+rssi_threshold_dbm = {spec.rssi_threshold_dbm}
+staff_daily_hours = {spec.staff_daily_hours}
 
-[stores.{store}]
-timezone = "{timezone}"
+[stores.{spec.store}]
+timezone = "{spec.timezone}"
 opening_hours = "{opening}-{closing}"
 {tables}"""
     )

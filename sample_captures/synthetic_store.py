@@ -345,22 +345,6 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (pos - low)
 
 
-def write_config(path: Path, spec: StoreSpec) -> None:
-    write_store_config(
-        path,
-        store=spec.store,
-        timezone=spec.timezone,
-        opening=spec.opening,
-        closing=spec.closing,
-        sensors=spec.sensors,
-        gap_min=spec.gap_min,
-        min_dwell_min=spec.min_dwell_min,
-        rssi_threshold_dbm=spec.rssi_threshold_dbm,
-        staff_daily_hours=spec.staff_daily_hours,
-        written_by="synthetic_store.py",
-    )
-
-
 def generate(out_dir: Path, spec: StoreSpec, seed: int = 1) -> dict:
     """Writes the captures, truth.json and footfall.toml; returns the truth."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -370,7 +354,7 @@ def generate(out_dir: Path, spec: StoreSpec, seed: int = 1) -> dict:
         write_pcap(out_dir / f"{sensor}.pcap", frames)
     truth = generator.truth()
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1))
-    write_config(out_dir / "footfall.toml", spec)
+    write_store_config(out_dir / "footfall.toml", spec, spec.opening, spec.closing, "synthetic_store.py")
     return truth
 
 

@@ -160,19 +160,7 @@ def write(day: Day, out_dir: Path) -> dict:
     np.savez_compressed(out_dir / "frames.npz", **sidecar)
     (out_dir / "truth.json").write_text(json.dumps(day.truth, indent=1))
     opening, closing = spec.opening_hours.split("-")
-    write_store_config(
-        out_dir / "footfall.toml",
-        store=spec.store,
-        timezone=spec.timezone,
-        opening=opening,
-        closing=closing,
-        sensors=spec.sensors,
-        gap_min=spec.gap_min,
-        min_dwell_min=spec.min_dwell_min,
-        rssi_threshold_dbm=spec.rssi_threshold_dbm,
-        staff_daily_hours=spec.staff_daily_hours,
-        written_by="synthetic_shop.py",
-    )
+    write_store_config(out_dir / "footfall.toml", spec, opening, closing, "synthetic_shop.py")
     return day.truth
 
 
