@@ -62,9 +62,11 @@ bench: $(STAMP) system-deps
 bench-large: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py --rows 100000000
 
-# Accuracy against ground truth on the real captures (minutes; not part of make test).
+# Accuracy against ground truth on the real captures and on simulated shops (about ten
+# minutes; not part of make test), then how the simulated shops compare with real captures.
 eval: $(STAMP)
 	$(BIN)/python eval/run_eval.py
+	$(BIN)/python eval/realism.py
 
 # The pages of docs/ generated from the code (the data dictionary, the privacy report's keys
 # and schema); tests/test_docs.py fails when the committed ones differ.
