@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from footfall.collector.equipment import EquipmentList
-from footfall.collector.key_spaces import key_id
 from footfall.collector.keyed_hash import HashHelper, KeyedHash, mac_to_bytes
 from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
 from footfall.collector.salts import SaltStore
 from footfall.epochs import Labelled, StoreCalendar
+from footfall.key_spaces import key_id
 
 LAYOUT_TAG = b"footfall/ie-layout/v1:"
 
@@ -41,11 +41,27 @@ class Sightings:
     ie_hash: np.ndarray  # int64
     epoch: Labelled
     date: Labelled
-    distinct_devices: np.ndarray  # the batch's pseudonyms, each once per epoch
+    distinct_devices: dict[str, np.ndarray]  # per epoch label: the batch's pseudonyms, each once
     key_ids: dict[str, str] = field(default_factory=dict)  # epoch -> which salt keyed it (key_spaces)
 
     def __len__(self) -> int:
         return len(self.ts_us)
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """Probe requests dropped in memory, before anything was written: of opted-out
+    devices and of the store's listed equipment."""
+
+    opted_out: int = 0
+    equipment: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.opted_out + self.equipment
+
+    def __sub__(self, earlier: Filtered) -> Filtered:
+        return Filtered(self.opted_out - earlier.opted_out, self.equipment - earlier.equipment)
 
 
 class _SortedCache:
@@ -82,7 +98,7 @@ class _EpochKeys:
     def __init__(self, salt: bytes, optout: OptOutList, helper: HashHelper | None) -> None:
         self._salt = salt
         self._hasher = KeyedHash(salt)
-        self.key_id = key_id(self._hasher)
+        self.key_id = key_id(salt)
         self._helper = helper
         self._optout = optout
         self._devices = _SortedCache()
@@ -162,13 +178,13 @@ class Anonymiser:
         devices = np.empty(len(batch), np.int64)
         layouts = np.empty(len(batch), np.int64)
         keep = np.ones(len(batch), bool)
-        distinct = []
+        distinct = {}
         for code, label in enumerate(epochs.labels):
             rows = slice(None) if len(epochs.labels) == 1 else np.flatnonzero(epochs.codes == code)
             keys = self._keys(label)
             devices[rows], keep[rows], seen = keys.pseudonyms(batch.mac[rows])
             layouts[rows] = keys.layouts(batch.layout[rows])
-            distinct.append(seen)
+            distinct[label] = seen
         if not keep.all():
             self.opted_out_frames += int((~keep).sum())
             rows = np.flatnonzero(keep)
@@ -187,9 +203,14 @@ class Anonymiser:
             ie_hash=layouts,
             epoch=epochs,
             date=dates,
-            distinct_devices=np.concatenate(distinct) if distinct else np.zeros(0, np.int64),
+            distinct_devices=distinct,
             key_ids={label: self._epochs[label].key_id for label in epochs.labels if label in self._epochs},
         )
+
+    @property
+    def filtered(self) -> Filtered:
+        """Frames dropped so far (the counters only grow: a capture's are the difference)."""
+        return Filtered(self.opted_out_frames, self.equipment_frames)
 
     def touch_salts(self) -> None:
         """Records now as the last use of every salt in use."""

@@ -22,6 +22,8 @@ import secrets
 import shutil
 from pathlib import Path
 
+from footfall import storage
+
 PIPELINE = "_pipeline"
 _RUN_FOLDER = re.compile(r"(?:staging-(\d+)-[0-9a-f]+|tmp-(\d+))")
 _COLLECTOR_TEMP = re.compile(r"\.part-(\d+)-[0-9a-f]+\.parquet\.tmp")
@@ -63,9 +65,10 @@ def pipeline_runs(data_dir: Path) -> list[Path]:
 
 
 def collector_parts(data_dir: Path, store: str = "*") -> list[Path]:
-    """Open parts of collectors whose process is gone (of one store, or all)."""
+    """Open parts of collectors (sightings, heartbeats) whose process is gone, of one
+    store or all."""
     found = []
-    for temp in sorted(data_dir.glob(f"*/store={store}/date=*/.part-*.parquet.tmp")):
+    for temp in sorted(data_dir.glob(f"*/{storage.STORE_KEY}{store}/{storage.DATE_KEY}*/.part-*.parquet.tmp")):
         match = _COLLECTOR_TEMP.fullmatch(temp.name)
         if match and not alive(int(match.group(1))):
             found.append(temp)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FOOTFALL, Run
+from footfall_command import FOOTFALL, Run
 
 
 @functools.cache

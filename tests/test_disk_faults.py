@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_CAPTURES, Collected, Run
+from capture_files import SAMPLE_CAPTURES
+from conftest import Collected
 from faults import disk_full_run
+from footfall_command import Run
 
 CAPTURE = SAMPLE_CAPTURES / "brno_position_1_2024-03-15.pcap.gz"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from capture_builder import Interface, Probe, Record, dot11_probe, radiotap, write_pcap, write_pcapng
-from conftest import FOOTFALL, SAMPLE_CAPTURES, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import FOOTFALL, run_footfall
 
 MIB = 1 << 20
 # addresses whose every 4- and 5-byte window, read in either byte order, is a large number

@@ -17,7 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import FOOTFALL, SAMPLE_CAPTURES, Collected, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from conftest import Collected
+from footfall_command import FOOTFALL, run_footfall
 
 DAY = "2024-03-15"
 KILLS = 6  # kill -9 at random moments (make fuzz runs many more)

@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from footfall.collector import key_spaces
+from footfall import key_spaces
 from footfall.config import load_settings
 
-from conftest import SAMPLE_CAPTURES, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
 
 SENSORS = ["position_1", "position_2"]
 

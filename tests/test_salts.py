@@ -12,7 +12,8 @@ from pathlib import Path
 from footfall.collector.salts import SALT_BYTES, SaltStore
 from footfall.epochs import StoreCalendar
 
-from conftest import SAMPLE_CAPTURES, run_footfall
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
 
 GRACE = timedelta(hours=6)
 PRAGUE = StoreCalendar("Europe/Prague", "day")
@@ -101,7 +102,8 @@ def test_destruction_overwrites_before_unlinking(tmp_path: Path, monkeypatch) ->
 
 
 def test_collect_destroys_expired_salts_and_keeps_current_ones(workspace: Path) -> None:
-    from conftest import SHARED_CAPTURES, run_footfall
+    from capture_files import SHARED_CAPTURES
+    from footfall_command import run_footfall
 
     old = SaltStore(workspace / "secrets", GRACE)
     old.salt("lab", PRAGUE.epoch_of("2020-01-01"), now=_at("2020-01-01 12:00"))

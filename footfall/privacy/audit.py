@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from footfall import leftovers
+from footfall import leftovers, outputs, storage, suppression
 from footfall.collector.salts import orphaned_temporaries
 from footfall.config import Settings
 from footfall.errors import FootfallError, without_addresses
@@ -68,15 +68,9 @@ RULES = {
 
 CHUNK_BYTES = 4 << 20
 OVERLAP = 256  # bytes repeated between chunks, so a value cut by a chunk edge is still seen
-# The counts of the known marts (some are stored as doubles). In a mart not listed
-# here, every integer column but a calendar dimension is taken for a count.
-MART_COUNTS = {
-    "daily": {"visitors", "visits", "passersby"},
-    "hourly": {"arrivals", "visitors", "passersby"},
-    "dwell": {"visits"},
-    "occupancy": {"present"},
-    "sensor_health": {"frames", "probes"},
-}
+# The counts of the declared marts (some are stored as doubles). In a mart not declared,
+# every integer column but a calendar dimension is taken for a count.
+MART_COUNTS = {name: set(mart.counts()) for name, mart in outputs.MARTS.items()}
 MART_DIMENSIONS = frozenset({"hour", "weekday", "week", "month", "year"})
 
 
@@ -276,8 +270,8 @@ class _Scanner:
                     found += self._values(leaf, kind)
                 elif kind == "int64" and self.matcher.knows_captures:
                     found += self._integers(leaf)
-                if is_count and k > 1:
-                    below_k += pc.sum(pc.less(leaf, k)).as_py() or 0
+                if is_count:
+                    below_k += suppression.below_k(leaf, k)
         self._report(found, path, name, "the column's values")
         if below_k:
             self._add(BELOW_K, path, name, f"{below_k} cell(s) below k = {k} not suppressed")
@@ -308,20 +302,20 @@ class _Scanner:
 def _open_blob(path: Path) -> Iterator[tuple[BinaryIO, str | None]]:
     """The file's bytes, decompressed when it starts like gzip, bzip2 or xz."""
     with open(path, "rb") as raw:
-        head = raw.read(6)
+        kind = storage.compression_of(raw.read(6))
         raw.seek(0)
-        for magic, (kind, opener) in _COMPRESSED.items():
-            if head.startswith(magic):
-                with opener(raw) as inner:
-                    yield inner, kind
-                return
-        yield raw, None
+        opener = _DECOMPRESS.get(kind or "")
+        if opener is None:  # not compressed (zstd is scanned as it is)
+            yield raw, None
+            return
+        with opener(raw) as inner:
+            yield inner, kind
 
 
-_COMPRESSED: dict[bytes, tuple[str, Any]] = {
-    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
-    b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw, mode="rb")),
-    b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw, mode="rb")),  # noqa: SIM115 (closed by the caller)
+_DECOMPRESS: dict[str, Any] = {
+    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "bzip2": lambda raw: bz2.BZ2File(raw, mode="rb"),
+    "xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),  # noqa: SIM115 (closed by the caller)
 }
 
 
@@ -372,13 +366,14 @@ def _retention(settings: Settings, now: datetime) -> list[Finding]:
     ages = inventory.Ages(settings, now)
     for partition in inventory.partitions(settings.data_dir):
         if partition.names and ages.expired(partition):
-            days = inventory.retention_days(settings, partition.tier)
+            tier = outputs.tier_of(partition.dataset)
+            days = inventory.retention_days(settings, tier)
             found.append(
                 Finding(
                     RETENTION,
                     partition.path,
                     None,
-                    f"{partition.dataset} of {partition.date} is kept {days} day(s) ({partition.tier}): "
+                    f"{partition.dataset} of {partition.date} is kept {days} day(s) ({tier}): "
                     "`footfall retention` deletes it",
                 )
             )
@@ -406,7 +401,7 @@ def _stray(settings: Settings, data_files: list[Path]) -> list[Finding]:
     outside = "a Parquet file outside the published layout: no tier keeps or ages it"
     for path in data_files:
         parts = path.relative_to(settings.data_dir).parts
-        if path.suffix != ".parquet" or parts[0] == leftovers.PIPELINE or inventory.is_published_part(parts):
+        if path.suffix != ".parquet" or parts[0] == leftovers.PIPELINE or storage.is_published_path(parts):
             continue  # the pipeline's folders: a live run's (a killed run's are listed above)
         found.append(Finding(STRAY, path, None, outside))
     return found

@@ -10,75 +10,16 @@ see a day whose inputs changed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from footfall import storage
 from footfall.collector.ingest_ledger import IngestLedger
 from footfall.config import Settings, StoreSettings
-
-TIERS = ("sightings", "visits", "marts")
-COLLECTOR_DATASETS = ("sightings", "heartbeats")
-HIDDEN = (".", "_")
-Day = date  # the Partition field `date` shadows the type inside the class
-
-
-@dataclass(frozen=True)
-class Partition:
-    dataset: str  # "sightings", "heartbeats", "visits" or "marts/<name>"
-    store: str
-    date: date
-    folder: str  # a string, not a Path: a year of 100 stores makes 180,000 of these
-    names: tuple[str, ...]  # its files
-
-    @property
-    def path(self) -> Path:
-        return Path(self.folder)
-
-    @property
-    def files(self) -> tuple[Path, ...]:
-        return tuple(Path(self.folder, name) for name in self.names)
-
-    @property
-    def tier(self) -> str:
-        return tier_of(self.dataset)
-
-    def age_date(self, collected: dict[str, datetime], zone: ZoneInfo) -> Day:
-        """The day its retention counts from: its own date, or the local day footfall
-        last collected data of that date into the store when that is later (from the
-        ingest ledger: an import of last year's captures is kept for the full
-        retention after the import, like data collected live). File times are not
-        trusted: a copy renews them; a partition footfall never collected ages from its
-        date."""
-        when = collected.get(self.date.isoformat())
-        if when is None:
-            return self.date
-        return max(self.date, when.astimezone(zone).date())
-
-
-def tier_of(dataset: str) -> str:
-    if dataset in COLLECTOR_DATASETS:
-        return "sightings"
-    if dataset == "visits":
-        return "visits"
-    return "marts"
-
-
-def is_published_part(parts: tuple[str, ...]) -> bool:
-    """Whether a file (its path's parts under the data folder) is where readers look:
-    DATASET/store=S/date=D/NAME.parquet, DATASET a collector's, visits or marts/MART."""
-    if parts[:1] == ("marts",):
-        parts = ("/".join(parts[:2]), *parts[2:])
-    return (
-        len(parts) == 4
-        and (parts[0] in (*COLLECTOR_DATASETS, "visits") or parts[0].startswith("marts/"))
-        and parts[1].startswith("store=")
-        and parts[2].startswith("date=")
-        and parts[3].endswith(".parquet")
-        and not parts[3].startswith(HIDDEN)
-    )
+from footfall.outputs import COLLECTOR_DATASETS, tier_of
+from footfall.storage import Partition
 
 
 def datasets(data_dir: Path) -> list[str]:
@@ -86,7 +27,9 @@ def datasets(data_dir: Path) -> list[str]:
     found = [name for name in (*COLLECTOR_DATASETS, "visits") if (data_dir / name).is_dir()]
     marts = data_dir / "marts"
     if marts.is_dir():
-        found += [f"marts/{p.name}" for p in sorted(marts.iterdir()) if p.is_dir() and not p.name.startswith(HIDDEN)]
+        found += [
+            f"marts/{p.name}" for p in sorted(marts.iterdir()) if p.is_dir() and not p.name.startswith(storage.HIDDEN)
+        ]
     return found
 
 
@@ -108,72 +51,46 @@ class Misdated:
 
 
 def partitions(data_dir: Path, dataset: str | None = None) -> list[Partition]:
-    """Every `store=S/date=D` folder of the datasets with a real date (hidden and
-    temporary files are not counted as the partition's files, but stay in its folder).
-    os.scandir and strings, not pathlib: a year of 100 stores is 180,000 folders, and
-    the file types come with the listing instead of a stat each."""
-    found = []
-    for name, store, day_dir in _date_folders(data_dir, dataset):
-        day = _date(day_dir.name)
-        if day is None:
-            continue
-        with os.scandir(day_dir.path) as entries:
-            files = tuple(sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file()))
-        found.append(Partition(name, store, day, day_dir.path, files))
-    return found
+    """Every `store=S/date=D` folder of the datasets (hidden and temporary files are
+    not counted as the partition's files, but stay in its folder)."""
+    names = [dataset] if dataset else datasets(data_dir)
+    return [found for name in names for found in storage.partitions(data_dir, name)]
+
+
+def age_date(partition: Partition, collected: dict[str, datetime], zone: ZoneInfo) -> date:
+    """The day its retention counts from: its own date, or the local day footfall
+    last collected data of that date into the store when that is later (from the
+    ingest ledger: an import of last year's captures is kept for the full
+    retention after the import, like data collected live). File times are not
+    trusted: a copy renews them; a partition footfall never collected ages from its
+    date."""
+    when = collected.get(partition.date.isoformat())
+    if when is None:
+        return partition.date
+    return max(partition.date, when.astimezone(zone).date())
 
 
 def misdated(settings: Settings, now: datetime) -> list[Misdated]:
     """Every `date=` folder dated impossibly, or more than a day after the store's today."""
     found = []
-    todays: dict[str, date] = {}
-    for name, store, day_dir in _date_folders(settings.data_dir):
-        day = _date(day_dir.name)
-        if day is None:
-            reason = "an impossible date"
-        else:
-            if store not in todays:
-                todays[store] = now.astimezone(store_zone(settings, store)).date()
-            if (day - todays[store]).days <= 1:
-                continue
-            reason = "more than a day ahead of today"
-        found.append(Misdated(name, store, day_dir.name.removeprefix("date="), day_dir.path, reason))
+    for name in datasets(settings.data_dir):
+        for store in sorted(storage.partition_values(settings.data_dir / name, storage.STORE_KEY)):
+            store_folder = storage.store_folder(settings.data_dir, name, store)
+            today = now.astimezone(store_zone(settings, store)).date()
+            for label in sorted(storage.partition_values(store_folder, storage.DATE_KEY)):
+                folder = storage.partition(settings.data_dir, name, store, label)
+                day = storage.parse_day(label)
+                if not folder.is_dir() or (day is not None and (day - today).days <= 1):
+                    continue
+                reason = "an impossible date" if day is None else "more than a day ahead of today"
+                found.append(Misdated(name, store, label, str(folder), reason))
     return found
-
-
-def _date_folders(data_dir: Path, dataset: str | None = None) -> list[tuple[str, str, os.DirEntry[str]]]:
-    """(dataset, store, `date=` folder) of every partition folder."""
-    found = []
-    for name in [dataset] if dataset else datasets(data_dir):
-        for store_dir in _subfolders(data_dir / name, "store="):
-            store = store_dir.name.removeprefix("store=")
-            found += [(name, store, day_dir) for day_dir in _subfolders(store_dir.path, "date=")]
-    return found
-
-
-def _date(folder_name: str) -> date | None:
-    try:
-        return date.fromisoformat(folder_name.removeprefix("date="))
-    except ValueError:
-        return None
-
-
-def _subfolders(folder: Path | str, prefix: str) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as entries:
-            return sorted((e for e in entries if e.name.startswith(prefix) and e.is_dir()), key=lambda e: e.name)
-    except FileNotFoundError:
-        return []
 
 
 def stores(settings: Settings) -> list[str]:
     """The configured stores and every store with data on disk."""
-    on_disk = {
-        folder.name.removeprefix("store=")
-        for name in datasets(settings.data_dir)
-        for folder in (settings.data_dir / name).glob("store=*")
-        if folder.is_dir()
-    }
+    folders = [settings.data_dir / name for name in datasets(settings.data_dir)]
+    on_disk = {store for folder in folders for store in storage.partition_values(folder, storage.STORE_KEY)}
     return sorted(set(settings.file.stores) | on_disk)
 
 
@@ -193,13 +110,13 @@ class Ages:
         self._stores: dict[str, tuple[date, ZoneInfo, dict[str, datetime]]] = {}
 
     def expired(self, partition: Partition) -> bool:
-        days = retention_days(self._settings, partition.tier)
+        days = retention_days(self._settings, tier_of(partition.dataset))
         if days == 0:
             return False
         today, zone, collected = self._store(partition.store)
         if (today - partition.date).days <= days:
             return False  # young by its own date: no need for its provenance
-        return (today - partition.age_date(collected, zone)).days > days
+        return (today - age_date(partition, collected, zone)).days > days
 
     def _store(self, store: str) -> tuple[date, ZoneInfo, dict[str, datetime]]:
         if store not in self._stores:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from footfall import storage
 from footfall.errors import writing
 
 FOLDER = "_privacy"
@@ -37,13 +38,7 @@ def read(data_dir: Path, name: str) -> dict[str, Any] | None:
 
 def write(data_dir: Path, name: str, record: dict[str, Any]) -> Path:
     """Replaces the record atomically (a reader sees the old one or the new one)."""
-    target = folder(data_dir) / name
-    temp = target.with_name(f".{name}.{os.getpid()}.tmp")
-    with writing(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-        os.replace(temp, target)
-    return target
+    return storage.write_atomically(folder(data_dir) / name, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def append_log(data_dir: Path, lines: list[dict[str, Any]]) -> Path:

@@ -12,7 +12,8 @@ once the salt is destroyed nobody can tie it to anything.
 
 The collector refuses to add sightings of an epoch to a date that already holds that
 epoch under another key id (`check_partition`); `footfall run` refuses a store-day
-whose inputs mix key ids for one epoch (`mixed_epochs`), wherever they came from.
+whose inputs mix key ids for one epoch (`mixed_epochs`), wherever they came from. It
+lives in the common layer: the collector writes key ids, the pipeline reads them.
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from footfall.collector.keyed_hash import KeyedHash
+from Crypto.Hash import HMAC, SHA256
+
 from footfall.errors import CaptureError
 
 METADATA_KEY = b"footfall.key_ids"
 _TAG = b"footfall/key-id/v1"
 
 
-def key_id(hasher: KeyedHash) -> str:
-    """The key id of the salt `hasher` is keyed with."""
-    return hasher.digest(_TAG)[:8].hex()
+def key_id(salt: bytes) -> str:
+    """The key id of a salt (once per epoch: the public HMAC is fast enough)."""
+    return HMAC.new(salt, _TAG, SHA256).digest()[:8].hex()
 
 
 def metadata(key_ids: Mapping[str, str]) -> dict[bytes, bytes]:
