@@ -42,33 +42,17 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"}
 
 
-# runs the command as its only child, then writes that child's peak RSS (KiB) to a file
-_MEASURE = (
-    "import os, resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); "
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(status)"
-)
 _largest_peak = 0
 
 
 def _footfall(args: list, cwd: Path, stdin: bytes | None = None) -> tuple[int, str, int]:
     """Exit status, output and peak RSS (bytes) of one `footfall` command."""
+    from footfall_command import run_measured
+
     global _largest_peak
-    peak_file = cwd / ".peak"
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(peak_file), str(FOOTFALL), *map(str, args)],
-        cwd=cwd,
-        env=_env(),
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=600,
-        check=False,
-    )
-    peak = int(peak_file.read_text()) * 1024
-    peak_file.unlink()
+    run, peak = run_measured(*args, cwd=cwd, stdin=stdin)
     _largest_peak = max(_largest_peak, peak)
-    return done.returncode, done.stdout.decode(errors="replace"), peak
+    return run.returncode, run.stdout, peak
 
 
 # --- 1. libFuzzer ---------------------------------------------------------------------------

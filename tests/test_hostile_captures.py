@@ -5,10 +5,8 @@ from a frame or record, memory stays bounded, and a stream keeps what a file kee
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from capture_builder import Interface, Probe, Record, dot11_probe, radiotap, write_pcap, write_pcapng
 from capture_files import SAMPLE_CAPTURES
-from footfall_command import FOOTFALL, run_footfall
+from footfall_command import run_footfall, run_measured
 
 MIB = 1 << 20
 # addresses whose every 4- and 5-byte window, read in either byte order, is a large number
@@ -141,28 +139,16 @@ def lying_captures(tmp_path_factory) -> dict[str, Path]:
     return {"plain": plain, "gzip": packed}
 
 
-def _peak_rss(args: list[str], cwd: Path, stdin: Path | None) -> tuple[int, str, int]:
-    """Runs the command; returns its exit status, its output and its own peak RSS (bytes)."""
-    env = {k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"}
-    with open(stdin or os.devnull, "rb") as source:
-        child = subprocess.Popen(
-            [str(FOOTFALL), *args], cwd=cwd, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-        )
-        output = child.stdout.read().decode() if child.stdout else ""
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, output, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
-
-
 @pytest.mark.parametrize(
     ("kind", "mode"), [("plain", "file"), ("gzip", "file"), ("plain", "stream"), ("gzip", "stream")]
 )
 def test_a_record_claiming_gigabytes_is_refused_in_bounded_memory(workspace: Path, lying_captures, kind, mode) -> None:
     capture = lying_captures[kind]
     source = ["-"] if mode == "stream" else [str(capture)]
-    status, output, peak = _peak_rss(
-        ["collect", *source, "--store", "s", "--sensor", "x"], workspace, capture if mode == "stream" else None
+    run, peak = run_measured(
+        "collect", *source, "--store", "s", "--sensor", "x", cwd=workspace, stdin=capture if mode == "stream" else None
     )
+    status, output = run.returncode, run.stdout
     assert status == 1, output
     assert "longer than any 802.11 frame" in output and "Traceback" not in output
     assert "2147483647" not in output and "4294967295" not in output
