@@ -401,7 +401,8 @@ def retention(
     for partition in result.partitions:
         stdout.print(f"{verb} {partition.dataset} store={partition.store} date={partition.date}", markup=False)
     for folder in result.misdated:
-        stdout.print(f"{verb} {folder.dataset} store={folder.store} date={folder.name} ({folder.reason})", markup=False)
+        where = without_addresses(f"store={folder.store} date={folder.name}")  # a folder name may be anything
+        stdout.print(f"{verb} {folder.dataset} {where} ({folder.reason})", markup=False)
     for salt in result.misdated_salts:
         stdout.print(
             f"{destroy} salt store={salt.store} epoch={salt.epoch} (an impossible or future epoch)", markup=False

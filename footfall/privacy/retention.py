@@ -26,6 +26,7 @@ from footfall import leftovers, storage
 from footfall.collector.salts import SaltState, SaltStore
 from footfall.config import Settings
 from footfall.epochs import label_first_day
+from footfall.errors import without_addresses
 from footfall.outputs import COLLECTOR_DATASETS
 from footfall.privacy import inventory, records
 from footfall.privacy.inventory import Misdated
@@ -110,7 +111,8 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
     for folder in result.misdated:
         delete_partition(settings.data_dir, folder.path)
         line = {"time": when, "action": "deleted", "store": folder.store, "dataset": folder.dataset}
-        records.append_log(settings.data_dir, [{**line, "date": folder.name, "reason": folder.reason}])
+        label = without_addresses(folder.name)  # the log holds nothing from the data, a folder name included
+        records.append_log(settings.data_dir, [{**line, "date": label, "reason": folder.reason}])
     result.leftovers = leftovers.remove(result.leftovers)
     salts = _salt_store(settings)
     for state in result.misdated_salts:
