@@ -12,12 +12,11 @@ partition of sightings was written by footfall.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from footfall.errors import writing
+from footfall import storage
 
 
 class IngestLedger:
@@ -98,11 +97,4 @@ class IngestLedger:
 
     def record(self, entry: dict[str, Any]) -> None:
         """Appends one line (a single write, so concurrent collectors do not interleave)."""
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-        with writing(self.path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+        storage.append_line(self.path, json.dumps(entry, sort_keys=True) + "\n")

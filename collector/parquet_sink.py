@@ -190,8 +190,7 @@ class PartitionedSink:
     def _append(self, label: str, table: pa.Table, key_ids: dict[str, str]) -> None:
         partition = self._dates.get(label)
         if partition is None:
-            folder = dataset_dir(self.data_dir, self.dataset, self.store, label)
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = storage.make_folder(dataset_dir(self.data_dir, self.dataset, self.store, label))
             partition = self._dates[label] = _DatePartition(folder)
         partition.key_ids.update(key_ids)
         partition.pending.append(table)

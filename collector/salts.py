@@ -58,7 +58,7 @@ def private_dir(path: Path, below: Path | None = None) -> Path:
     if below is not None:
         levels = [below, *reversed([p for p in path.parents if p.is_relative_to(below) and p != below]), path]
     for level in levels:
-        level.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        storage.make_folder(level, DIR_MODE)
         if level.stat().st_mode & 0o077:
             os.chmod(level, DIR_MODE)
     return path
@@ -74,7 +74,10 @@ def tighten(path: Path) -> None:
 def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> bool:
     """Writes a 0600 file atomically. With exclusive=True an existing file wins and
     False is returned, so two collectors starting an epoch together agree on one salt.
-    A writer killed before the rename leaves its temporary (`orphaned_temporaries`)."""
+    The file and its folder are fsynced before it is used (storage.replace / link_new):
+    a salt lost to a power loss after sightings were keyed with it would split the
+    epoch into two key spaces. A writer killed before the rename leaves its temporary
+    (`orphaned_temporaries`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     with writing(path):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -83,13 +86,10 @@ def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> b
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            return True
-        storage.replace(tmp, path)
+        with writing(path):
+            if exclusive:
+                return storage.link_new(tmp, path)
+            storage.replace(tmp, path)
         return True
     finally:
         tmp.unlink(missing_ok=True)
@@ -117,6 +117,7 @@ def shred(path: Path) -> None:
     except FileNotFoundError:
         return
     path.unlink(missing_ok=True)
+    storage.sync_folder(path.parent)  # the name gone for good: a power loss must not bring back a zeroed key
 
 
 class SaltStore:
@@ -215,11 +216,7 @@ class SaltStore:
 
     def _record_destruction(self, state: SaltState, now: datetime) -> None:
         line = json.dumps({"epoch": state.epoch, "destroyed_at": now.isoformat()}) + "\n"
-        log = self.root / state.store / "destroyed.jsonl"
-        with writing(log):
-            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-            with os.fdopen(fd, "a") as handle:
-                handle.write(line)
+        storage.append_line(self.root / state.store / "destroyed.jsonl", line, FILE_MODE)
 
     def _was_destroyed(self, store: str, label: str) -> bool:
         log = self.root / store / "destroyed.jsonl"

@@ -13,6 +13,7 @@ so that a reader (and a crash) never sees half a file. Names starting with `.` o
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -165,13 +166,34 @@ def _subfolders(folder: Path | str, prefix: str, only: list[str] | None = None) 
 
 
 # --- writing ---------------------------------------------------------------------------------
+#
+# Power loss: a rename is only durable once the folder that holds the new name is
+# fsynced, and the renamed file only holds its bytes if they were fsynced before the
+# rename. replace() does both, so every publication, record and salt of footfall is
+# on disk as a whole once it is visible.
 
 
 def replace(source: Path, target: Path) -> None:
     """Puts a finished file (or folder) in place of target in one rename: a reader sees
-    the old one or the new one, never a mix. Every publication of footfall goes
-    through here."""
+    the old one or the new one, never a mix, and after a power loss too. Every
+    publication of footfall goes through here."""
+    sync(source)  # a file's bytes (a folder's entries) before its name changes
     os.replace(source, target)
+    sync_folder(target.parent)
+    if source.parent != target.parent:
+        sync_folder(source.parent)
+
+
+def link_new(source: Path, target: Path) -> bool:
+    """Gives a finished file a second name, target, unless target exists (then False):
+    the first of several writers wins, atomically. Durable like replace()."""
+    sync(source)
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    sync_folder(target.parent)
+    return True
 
 
 def write_atomically(target: Path, text: str) -> Path:
@@ -179,10 +201,62 @@ def write_atomically(target: Path, text: str) -> Path:
     then replaces target with it."""
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     with writing(target):  # a full disk or a read-only folder: one line naming the file
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent)
         temp.write_text(text)
         replace(temp, target)
     return target
+
+
+def append_line(path: Path, line: str, mode: int = 0o644) -> None:
+    """Appends one line in a single write (concurrent writers do not interleave) and
+    fsyncs it: a ledger or a log that forgets its last line after a power loss would
+    let a capture be collected twice, or a salt be made again."""
+    with writing(path):
+        make_folder(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def make_folder(folder: Path, mode: int = 0o777) -> Path:
+    """mkdir -p whose new folders survive a power loss (each one's parent fsynced after
+    it is made); `mode` for the folder itself, the default for its missing parents."""
+    missing = []
+    level = folder
+    while not level.is_dir() and level.parent != level:
+        missing.append(level)
+        level = level.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=mode if created == folder else 0o777)
+        except FileExistsError:
+            continue
+        sync_folder(created.parent)
+    return folder
+
+
+def sync(path: Path) -> None:
+    """fsync of a file's bytes, or of a folder's entries."""
+    if path.is_dir():
+        sync_folder(path)
+        return
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync of a folder: the names created, renamed or removed in it are on disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # a file system that cannot sync folders has nothing to make durable
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
 
 
 # --- compressed inputs -------------------------------------------------------------------------
