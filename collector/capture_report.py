@@ -58,6 +58,19 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """Frames read but deliberately not written (besides opted-out devices and listed
+    equipment, which the anonymiser counts)."""
+
+    implausible_frames: int = 0  # timestamped more than a day ahead of the clock, or before 2000
+    implausible_probes: int = 0  # of which probe requests
+
+    @property
+    def probes(self) -> int:
+        return self.implausible_probes
+
+
+@dataclass(frozen=True)
 class Span:
     """The capture times of the first and the last probe request, in UTC microseconds."""
 
@@ -91,6 +104,7 @@ class CaptureReport:
     compression: str | None = None
     parsed: Parsed = field(default_factory=Parsed)
     filtered: Filtered = field(default_factory=Filtered)
+    withheld: Withheld = field(default_factory=Withheld)
     devices: int = 0  # distinct pseudonyms (each epoch's count its own)
     span: Span = field(default_factory=Span)
     content_hash: str | None = None
@@ -105,8 +119,9 @@ class CaptureReport:
 
     @property
     def kept(self) -> int:
-        """Sightings written: probe requests minus opted-out devices and listed equipment."""
-        return self.parsed.probes - self.filtered.total
+        """Sightings written: probe requests minus opted-out devices, listed equipment and
+        what was withheld."""
+        return self.parsed.probes - self.filtered.total - self.withheld.probes
 
     @property
     def failed(self) -> bool:
@@ -132,6 +147,13 @@ def failure(
     if parsed.frames and parsed.skipped.get("unsupported link") == parsed.frames:
         return f"{name}: {unsupported(parsed.unsupported_linktype or 0)}"
     return None
+
+
+def implausible(frames: int, probes: int) -> str:
+    return (
+        f"{frames:,} frames with an implausible time (more than a day ahead of the clock, or before 2000) "
+        f"were not written ({probes:,} of them probe requests)"
+    )
 
 
 def unsupported(linktype: int) -> str:

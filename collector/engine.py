@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +35,12 @@ from footfall.collector.capture_report import (
     CaptureReport,
     Parsed,
     Span,
+    Withheld,
     already_collected,
     cut_short,
     damaged,
     failure,
+    implausible,
     unsupported,
 )
 from footfall.collector.ingest_ledger import IngestLedger
@@ -50,6 +52,11 @@ from footfall.errors import CaptureError
 
 BATCH_ROWS = 1 << 18  # probe requests parsed, pseudonymised and written at a time
 MINUTE_US = 60_000_000
+# Frames outside these times are not written (a corrupt timestamp, a clock never set):
+# a partition or a salt of 2092 would escape retention. The latest is relative to the
+# collector's clock (SaltKeeper.now, which a stream's clock and a test share).
+EARLIEST_MINUTE = utc_us(datetime(2000, 1, 1, tzinfo=UTC)) // MINUTE_US
+AHEAD = timedelta(days=1)
 QUIET_START_SECONDS = 60.0  # before a stream's first frame, quiet minutes count only after this
 
 Step = Callable[[int], None]
@@ -164,6 +171,7 @@ class CaptureEngine:
         self._span = Span()
         self._devices = DeviceTally()
         self._filtered_before = keys.filtered
+        self._implausible = np.zeros(2, np.int64)  # frames, probe requests
         self._rolls = 0
         self._part_count = 0
         self._recorded_dates: set[str] = set()
@@ -186,9 +194,10 @@ class CaptureEngine:
                 result = self._parser.parse(view[pos:], max_rows=self._room())
                 pos += result.consumed
                 self._check_linktype()
-                self._count_minutes()
+                window = self._plausible_minutes()
+                self._count_minutes(window)
                 if len(result.batch):
-                    self._write(result.batch)
+                    self._write(result.batch, window)
                 if step is not None:
                     step(self._parser.offset)
                 if result.status == STATUS_FATAL:
@@ -220,6 +229,12 @@ class CaptureEngine:
             self._devices.close(label)
         return retired
 
+    @property
+    def withheld(self) -> Withheld:
+        """What was read but not written, so far."""
+        frames, probes = (int(n) for n in self._implausible)
+        return Withheld(implausible_frames=frames, implausible_probes=probes)
+
     def _room(self) -> int:
         """Rows the next batch may hold: a rolling capture's parts hold at most its limit."""
         if self._part_rows is None:
@@ -233,13 +248,29 @@ class CaptureEngine:
             if linktype not in SUPPORTED_LINKTYPES:
                 raise CaptureError(f"{self.name}: {unsupported(linktype)}")
 
-    def _count_minutes(self) -> None:
+    def _plausible_minutes(self) -> tuple[int, int]:
+        """The first and last UTC minute a frame may have to be written."""
+        return EARLIEST_MINUTE, utc_us(self._keys.now() + AHEAD) // MINUTE_US
+
+    def _count_minutes(self, window: tuple[int, int]) -> None:
         runs = self._parser.take_minutes()
+        if len(runs):
+            plausible = (runs["minute"] >= window[0]) & (runs["minute"] <= window[1])
+            if not plausible.all():
+                self._implausible[0] += int(runs["frames"][~plausible].sum())
+                runs = runs[plausible]
         if len(runs):
             self._writer.minutes.add_runs(runs)
             self.clock.heard(int(runs["minute"][-1]) * MINUTE_US)
 
-    def _write(self, batch: ProbeBatch) -> None:
+    def _write(self, batch: ProbeBatch, window: tuple[int, int]) -> None:
+        minutes = batch.ts_us // MINUTE_US
+        plausible = (minutes >= window[0]) & (minutes <= window[1])
+        if not plausible.all():  # before anything is keyed: no salt is made for such a time
+            self._implausible[1] += int((~plausible).sum())
+            batch = batch.take(np.flatnonzero(plausible))
+            if not len(batch):
+                return
         sightings = self._keys.pseudonymise(batch)
         self._writer.write(sightings)
         self._devices.add(sightings.distinct_devices)
@@ -286,6 +317,9 @@ class CaptureEngine:
         status = "ok" if error is None else "failed"
         warnings, notes = self._remarks(ending, parsed, error)
         filtered = self._keys.filtered - self._filtered_before
+        withheld = self.withheld
+        if withheld.implausible_frames:
+            warnings.append(implausible(withheld.implausible_frames, withheld.implausible_probes))
         recordable = self._recordable(ending, parsed, status)
         earlier = None if self._force or not recordable else self._ledger.find(ending.content_hash)
         if earlier is not None:
@@ -296,7 +330,7 @@ class CaptureEngine:
             parts = self._publish(self._part_id(ending))
             dates = tuple(sorted(self._writer.dates["sightings"]))
             if recordable:
-                self._record(ending, parsed, status, parsed.probes - filtered.total)
+                self._record(ending, parsed, status, parsed.probes - filtered.total - withheld.probes)
         return CaptureReport(
             source=self.name,
             status=status,
@@ -306,6 +340,7 @@ class CaptureEngine:
             compression=ending.compression,
             parsed=parsed,
             filtered=filtered,
+            withheld=withheld,
             devices=self._devices.count,
             span=self._span,
             content_hash=ending.content_hash,

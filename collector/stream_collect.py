@@ -89,6 +89,7 @@ class StreamCollector:
         self.clock = self.engine.clock
         self.last_housekeeping = self.clock.started
         self._hash = hashlib.sha256()
+        self._implausible_said = 0
         self.log(
             f"collecting {name} for store {collector.store!r}, sensor {collector.sensor!r} into "
             f"{collector.settings.data_dir} (a part every {policy.seconds:g} s or {policy.rows:,} sightings); "
@@ -124,6 +125,14 @@ class StreamCollector:
         self.last_housekeeping = now
         for state in self.keys.housekeeping(now):
             self.log(f"salt of store {state.store!r}, epoch {state.epoch} destroyed")
+        implausible = self.engine.withheld.implausible_frames
+        if implausible > self._implausible_said:  # a sensor whose clock is wrong: said once a minute at most
+            new = implausible - self._implausible_said
+            self.log(
+                f"{new:,} more frames with an implausible time (more than a day ahead of this clock, or "
+                "before 2000) were not written"
+            )
+            self._implausible_said = implausible
 
     def abort(self) -> None:
         """Drops the open part's temporary files (after an unexpected error)."""
