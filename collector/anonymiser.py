@@ -51,17 +51,23 @@ class Sightings:
 @dataclass(frozen=True)
 class Filtered:
     """Probe requests dropped in memory, before anything was written: of opted-out
-    devices and of the store's listed equipment."""
+    devices, of the store's listed equipment, and of epochs whose salt was destroyed
+    (a late frame: keying it would need a new salt, a second key space for its epoch)."""
 
     opted_out: int = 0
     equipment: int = 0
+    salt_destroyed: int = 0
 
     @property
     def total(self) -> int:
-        return self.opted_out + self.equipment
+        return self.opted_out + self.equipment + self.salt_destroyed
 
     def __sub__(self, earlier: Filtered) -> Filtered:
-        return Filtered(self.opted_out - earlier.opted_out, self.equipment - earlier.equipment)
+        return Filtered(
+            self.opted_out - earlier.opted_out,
+            self.equipment - earlier.equipment,
+            self.salt_destroyed - earlier.salt_destroyed,
+        )
 
 
 class _SortedCache:
@@ -166,7 +172,9 @@ class Anonymiser:
         self._salts = salts
         self._optout = optout
         self._epochs: dict[str, _EpochKeys] = {}
+        self._destroyed: set[str] = set()  # epochs whose salt is gone: their frames are dropped
         self.opted_out_frames = 0
+        self.salt_destroyed_frames = 0
 
     def apply(self, batch: ProbeBatch) -> Sightings:
         if self._equipment:
@@ -175,13 +183,19 @@ class Anonymiser:
                 self.equipment_frames += int(listed.sum())
                 batch = batch.take(np.flatnonzero(~listed))
         dates, epochs = self.calendar.label(batch.ts_us)
+        gone = [code for code, label in enumerate(epochs.labels) if self._keys(label) is None]
+        if gone:
+            late = np.isin(epochs.codes, gone)
+            self.salt_destroyed_frames += int(late.sum())
+            batch = batch.take(np.flatnonzero(~late))
+            dates, epochs = self.calendar.label(batch.ts_us)
         devices = np.empty(len(batch), np.int64)
         layouts = np.empty(len(batch), np.int64)
         keep = np.ones(len(batch), bool)
         distinct = {}
         for code, label in enumerate(epochs.labels):
             rows = slice(None) if len(epochs.labels) == 1 else np.flatnonzero(epochs.codes == code)
-            keys = self._keys(label)
+            keys = self._epochs[label]
             devices[rows], keep[rows], seen = keys.pseudonyms(batch.mac[rows])
             layouts[rows] = keys.layouts(batch.layout[rows])
             distinct[label] = seen
@@ -210,7 +224,7 @@ class Anonymiser:
     @property
     def filtered(self) -> Filtered:
         """Frames dropped so far (the counters only grow: a capture's are the difference)."""
-        return Filtered(self.opted_out_frames, self.equipment_frames)
+        return Filtered(self.opted_out_frames, self.equipment_frames, self.salt_destroyed_frames)
 
     def touch_salts(self) -> None:
         """Records now as the last use of every salt in use."""
@@ -224,7 +238,8 @@ class Anonymiser:
         """Forgets an epoch that is over: its key and caches leave memory (a collector
         that runs for months keeps only the current epoch's), its salt is marked used
         now, so it is destroyed one grace period later. A late frame of that epoch
-        would load the salt again while it exists. Returns the epoch's device count."""
+        loads the salt again while it exists, and is dropped once it is destroyed.
+        Returns the epoch's device count."""
         keys = self._epochs.pop(label, None)
         if keys is None:
             return 0
@@ -235,9 +250,14 @@ class Anonymiser:
         keys = self._epochs.get(label)
         return 0 if keys is None else keys.devices
 
-    def _keys(self, label: str) -> _EpochKeys:
+    def _keys(self, label: str) -> _EpochKeys | None:
+        """The epoch's keys, its salt loaded (or made) on its first use; None once the
+        epoch's salt has been destroyed."""
         keys = self._epochs.get(label)
-        if keys is None:
+        if keys is None and label not in self._destroyed:
             salt = self._salts.salt(self.store, self.calendar.epoch_of(label))
+            if salt is None:
+                self._destroyed.add(label)
+                return None
             keys = self._epochs[label] = _EpochKeys(salt, self._optout, self._helper)
         return keys

@@ -129,17 +129,17 @@ class SaltStore:
         """What "now" is for uses and destruction (a test or a replay may set its own clock)."""
         self.root = secrets_dir / "salts"
         self.grace = grace
-        self.recreated: set[tuple[str, str]] = set()
-        """(store, epoch) whose salt had been destroyed and was made anew in this run:
-        their new pseudonyms do not link with the earlier ones."""
 
-    def salt(self, store: str, epoch: Epoch, now: datetime | None = None) -> bytes:
-        """The epoch's salt, created if this is the epoch's first use; records the use."""
+    def salt(self, store: str, epoch: Epoch, now: datetime | None = None) -> bytes | None:
+        """The epoch's salt, created if this is the epoch's first use; records the use.
+        None once the epoch's salt has been destroyed: it is never made again, since a
+        second salt would give the epoch a second key space (the same phone counted
+        twice, under pseudonyms that do not link)."""
         folder = private_dir(self.root / store, below=self.secrets_dir)
         key_path = folder / f"{epoch.label}.salt"
         if not key_path.exists():
-            if self._was_destroyed(store, epoch.label):
-                self.recreated.add((store, epoch.label))
+            if self.was_destroyed(store, epoch.label):
+                return None
             write_private_file(key_path, secrets.token_bytes(SALT_BYTES), exclusive=True)
         try:
             tighten(key_path)
@@ -218,7 +218,7 @@ class SaltStore:
         line = json.dumps({"epoch": state.epoch, "destroyed_at": now.isoformat()}) + "\n"
         storage.append_line(self.root / state.store / "destroyed.jsonl", line, FILE_MODE)
 
-    def _was_destroyed(self, store: str, label: str) -> bool:
+    def was_destroyed(self, store: str, label: str) -> bool:
         log = self.root / store / "destroyed.jsonl"
         if not log.exists():
             return False

@@ -101,4 +101,9 @@ def _notes(report: CaptureReport) -> list[str]:
         lines.append(f"{filtered.opted_out:,} probe requests of opted-out devices dropped")
     if filtered.equipment:
         lines.append(f"{filtered.equipment:,} probe requests of the store's listed equipment dropped")
+    if filtered.salt_destroyed:
+        lines.append(
+            f"{filtered.salt_destroyed:,} probe requests dropped: they came after the salt's destruction "
+            "(their epoch's salt is gone, and a new one would count its phones twice)"
+        )
     return lines

@@ -61,9 +61,8 @@ def test_a_late_import_keeps_the_salt_for_the_grace_after_its_last_use(tmp_path:
     assert store.salt("lab", old, now=_at("2024-05-01 14:00")) == first
     assert store.destroy_expired(now=_at("2024-05-01 19:59")) == []
     assert [s.epoch for s in store.destroy_expired(now=_at("2024-05-01 20:01"))] == ["2023-04-16"]
-    fresh = store.salt("lab", old, now=_at("2024-05-02 09:00"))
-    assert fresh != first, "a destroyed salt is never recovered"
-    assert ("lab", "2023-04-16") in store.recreated
+    assert store.salt("lab", old, now=_at("2024-05-02 09:00")) is None, "a destroyed salt is never made again"
+    assert not list((tmp_path / "secrets" / "salts" / "lab").glob("2023-04-16.*"))
 
 
 def test_concurrent_first_use_agrees_on_one_salt(tmp_path: Path) -> None:
@@ -150,3 +149,61 @@ def test_collect_destroys_salt_temporaries_a_killed_writer_left(workspace: Path)
     again = run_footfall("collect", capture, "--store", "s", "--sensor", "x", "--force", cwd=workspace)
     assert again.returncode == 0, again.output
     assert not orphan.exists() and in_progress.exists()
+
+
+def test_frames_after_the_salts_destruction_are_dropped_not_keyed_under_a_new_salt(workspace: Path) -> None:
+    """A capture of an epoch whose salt is gone (collected again with --force here) is
+    not keyed under a second salt: its frames are dropped and counted."""
+    capture = SAMPLE_CAPTURES / "tcpdump_ieee802.11_exthdr.pcap"  # 2013-04-17
+    (workspace / "footfall.toml").write_text("[privacy]\nsalt_grace_hours = 0\n")
+    args = ("--store", "lab", "--sensor", "s1")
+    first = run_footfall("collect", capture, *args, cwd=workspace)
+    assert first.returncode == 0, first.output
+    kept = int(first.stdout.split("probe requests kept")[1].split()[0])
+    assert kept > 0
+    folder = workspace / "secrets" / "salts" / "lab"
+    assert not list(folder.glob("*.salt")), "no grace: destroyed as the collector closed"
+    sightings = sorted((workspace / "data" / "sightings").rglob("*.parquet"))
+
+    again = run_footfall("collect", capture, *args, "--force", cwd=workspace)
+    assert again.returncode == 0, again.output
+    summary = " ".join(again.stdout.split())
+    assert "probe requests kept 0" in summary
+    assert f"{kept} probe requests dropped: they came after the salt's destruction" in summary
+    assert not list(folder.glob("2013-04-17*")), "the destroyed salt was not made again"
+    assert sorted((workspace / "data" / "sightings").rglob("*.parquet")) == sightings
+
+
+def test_a_running_stream_drops_late_frames_once_their_salt_is_destroyed(tmp_path: Path) -> None:
+    from footfall.collector.collect import Collector
+    from footfall.collector.engine import Ending
+    from footfall.collector.stream_collect import RollPolicy, StreamCollector
+    from footfall.config import load_settings
+
+    from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
+
+    def frames(at: datetime, count: int, first_seq: int) -> bytes:
+        start = int(at.timestamp() * 1_000_000)
+        probes = [Probe(start + i * 1_000_000, "02:00:00:00:00:07", -50, 2437, first_seq + i) for i in range(count)]
+        path = write_pcap(tmp_path / "piece.pcap", 127, [Record(p.ts_us, radiotap(p, dot11_probe(p))) for p in probes])
+        return path.read_bytes()
+
+    clock = [_at("2024-03-15 22:50")]  # 23:50 in Prague
+    config = tmp_path / "footfall.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}/data"\n[privacy]\nsalt_grace_hours = 0.25\n[stores.demo]\ntimezone = "Europe/Prague"\n'
+    )
+    with Collector(load_settings(config), "demo", "s1", clock=lambda: clock[0]) as collector:
+        stream = StreamCollector(collector, "<pipe>", RollPolicy(seconds=60))
+        stream.feed(frames(clock[0], 5, 0))  # the pcap header and five frames of 2024-03-15
+        clock[0] = _at("2024-03-15 23:30")  # 00:30 on the 16th: the 15th is over, its key leaves memory
+        stream.tick()
+        clock[0] = _at("2024-03-15 23:50")  # its grace is over too: the salt is destroyed
+        stream.tick()
+        folder = tmp_path / "secrets" / "salts" / "demo"
+        assert not (folder / "2024-03-15.salt").exists()
+        stream.feed(frames(_at("2024-03-15 22:59"), 3, 5)[24:])  # a buffering sender's late frames
+        stream.tick()
+        assert not (folder / "2024-03-15.salt").exists(), "not made again"
+        report = stream.engine.finish(Ending("not recorded", stopped_by="SIGTERM"))
+    assert report.filtered.salt_destroyed == 3 and report.kept == 5
