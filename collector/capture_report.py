@@ -64,10 +64,12 @@ class Withheld:
 
     implausible_frames: int = 0  # timestamped more than a day ahead of the clock, or before 2000
     implausible_probes: int = 0  # of which probe requests
+    earlier_frames: int = 0  # in bytes a capture or stream collected before had (sent again)
+    earlier_probes: int = 0  # of which probe requests
 
     @property
     def probes(self) -> int:
-        return self.implausible_probes
+        return self.implausible_probes + self.earlier_probes
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,13 @@ def implausible(frames: int, probes: int) -> str:
     return (
         f"{frames:,} frames with an implausible time (more than a day ahead of the clock, or before 2000) "
         f"were not written ({probes:,} of them probe requests)"
+    )
+
+
+def repeated(offset: int, frames: int, probes: int) -> str:
+    return (
+        f"its first {offset:,} bytes repeat a capture or stream collected before (sent again, or after a crash): "
+        f"their {frames:,} frames ({probes:,} probe requests) were not written again"
     )
 
 

@@ -12,6 +12,7 @@ cut or a corrupt record are kept.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -86,8 +87,13 @@ class Collector:
         a part every `rolling.rows` sightings and writes zero heartbeats for the minutes
         it heard nothing."""
         minutes = MinuteCounts(fill_gaps=rolling is not None, reports_drops=reports_drops)
-        writer = PartWriter(self.settings.data_dir, self.store, self.sensor, self.keys.calendar, minutes, channels)
-        return CaptureEngine(name, keys=self.keys, writer=writer, ledger=self.ledger, force=self.force, rolling=rolling)
+        session = f"{self.keys.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}" if rolling else None
+        writer = PartWriter(
+            self.settings.data_dir, self.store, self.sensor, self.keys.calendar, minutes, channels, session
+        )
+        return CaptureEngine(
+            name, keys=self.keys, writer=writer, ledger=self.ledger, force=self.force, rolling=rolling, session=session
+        )
 
     def collect(self, source: CaptureSource, progress: Progress | None = None) -> CaptureReport:
         """One capture file (or standard input read to its end), published as one part."""

@@ -22,7 +22,7 @@ place each.
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,11 +41,21 @@ from footfall.collector.capture_report import (
     damaged,
     failure,
     implausible,
+    repeated,
     unsupported,
 )
 from footfall.collector.ingest_ledger import IngestLedger
-from footfall.collector.part_writer import PartWriter
+from footfall.collector.part_writer import PartWriter, Published
 from footfall.collector.probe_parser import STATUS_FATAL, STATUS_FULL, SUPPORTED_LINKTYPES, ProbeBatch, ProbeParser
+from footfall.collector.progress import (
+    Coverage,
+    Mark,
+    Pending,
+    PrefixWatch,
+    Progress,
+    StreamRecords,
+    process_started,
+)
 from footfall.collector.salt_keeper import SaltKeeper
 from footfall.epochs import utc_us
 from footfall.errors import CaptureError
@@ -153,12 +163,14 @@ class CaptureEngine:
         ledger: IngestLedger,
         force: bool = False,
         rolling: RollPolicy | None = None,
+        session: str | None = None,
     ) -> None:
         self.name = name
         self.clock = StreamClock(keys.now)
-        self.session = f"{self.clock.started:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}" if rolling else None
+        self.session = session if rolling else None
         """A rolling capture's parts are named after its session and roll number; a
         file's after its content hash (collecting it again replaces them)."""
+        assert rolling is None or session, "a rolling capture has a session"
         self.committed_at = self.clock.started
         self._keys = keys
         self._writer = writer
@@ -172,6 +184,13 @@ class CaptureEngine:
         self._devices = DeviceTally()
         self._filtered_before = keys.filtered
         self._implausible = np.zeros(2, np.int64)  # frames, probe requests
+        self._earlier = np.zeros(2, np.int64)  # frames, probe requests of bytes collected before
+        streams = StreamRecords(writer.data_dir, ledger.store)
+        self._records = streams if self.session else None
+        earlier = [] if force else [*ledger.captures(), *streams.read()]
+        self._watch = PrefixWatch(writer.data_dir, earlier, always=self.session is not None)
+        self._done: Mark | None = None  # a stream's last mark whose parts are all in place
+        self._recorded: Mark | None = None
         self._rolls = 0
         self._part_count = 0
         self._recorded_dates: set[str] = set()
@@ -191,20 +210,32 @@ class CaptureEngine:
         pos = 0
         try:
             while True:
-                result = self._parser.parse(view[pos:], max_rows=self._room())
+                stop = self._watch.next_stop()  # a mark of an earlier capture: parse exactly up to it
+                end = len(view) if stop is None else min(len(view), pos + stop - self._watch.offset)
+                result = self._parser.parse(view[pos:end], max_rows=self._room())
+                covered = self._watch.consume(view[pos : pos + result.consumed])
                 pos += result.consumed
                 self._check_linktype()
                 window = self._plausible_minutes()
                 self._count_minutes(window)
-                if len(result.batch):
+                if covered.anything:
+                    self._discard(covered)
+                if covered.sightings:
+                    self._earlier[1] += len(result.batch)
+                elif len(result.batch):
                     self._write(result.batch, window)
                 if step is not None:
                     step(self._parser.offset)
                 if result.status == STATUS_FATAL:
                     self._fatal = True
                     return False
-                if result.status != STATUS_FULL:
-                    return True
+                if result.status == STATUS_FULL:
+                    continue
+                if end < len(view):  # stopped at a mark, or short of it: no record ends there
+                    if stop is not None and self._watch.offset < stop:
+                        self._watch.unreachable(stop)
+                    continue
+                return True
         finally:
             self._tail = b"" if self._fatal else bytes(view[pos:])
             view.release()
@@ -233,11 +264,13 @@ class CaptureEngine:
     def withheld(self) -> Withheld:
         """What was read but not written, so far."""
         frames, probes = (int(n) for n in self._implausible)
-        return Withheld(implausible_frames=frames, implausible_probes=probes)
+        earlier_frames, earlier_probes = (int(n) for n in self._earlier)
+        return Withheld(frames, probes, earlier_frames, earlier_probes)
 
     def _room(self) -> int:
-        """Rows the next batch may hold: a rolling capture's parts hold at most its limit."""
-        if self._part_rows is None:
+        """Rows the next batch may hold: a rolling capture's parts hold at most its limit
+        (unless its publishing waits: it may repeat an earlier capture)."""
+        if self._part_rows is None or self._watch.live:
             return BATCH_ROWS
         return max(1, min(BATCH_ROWS, self._part_rows - self._writer.pending_rows))
 
@@ -263,6 +296,22 @@ class CaptureEngine:
             self._writer.minutes.add_runs(runs)
             self.clock.heard(int(runs["minute"][-1]) * MINUTE_US)
 
+    def _discard(self, covered: Coverage) -> None:
+        """The bytes up to here were collected before (an earlier capture's marks say
+        so): what this capture holds of them goes, instead of being written twice. It
+        has published nothing yet (publishing waits while an earlier capture may match)."""
+        calendar = self._keys.calendar
+
+        def on_covered_dates(minutes: np.ndarray) -> np.ndarray:
+            dates = calendar.local_dates(minutes * MINUTE_US)
+            return np.array([covered.covers(label) for label in dates.labels], bool)[dates.codes]
+
+        self._earlier[0] += self._writer.minutes.discard_frames(on_covered_dates)
+        if covered.sightings:
+            self._earlier[1] += self._writer.discard_sightings()
+            self._span = Span()
+            self._devices = DeviceTally()
+
     def _write(self, batch: ProbeBatch, window: tuple[int, int]) -> None:
         minutes = batch.ts_us // MINUTE_US
         plausible = (minutes >= window[0]) & (minutes <= window[1])
@@ -281,12 +330,19 @@ class CaptureEngine:
     # --- parts out ----------------------------------------------------------------------------
 
     def roll(self) -> None:
-        """Publishes a rolling capture's open part, if it holds anything."""
+        """Publishes a rolling capture's open part, if it holds anything (not while
+        its bytes may repeat an earlier capture's: that is known at the next mark)."""
         assert self.session is not None, "a file is published whole, when it ends"
-        self._publish(f"{self.session}-{self._rolls:06d}")
+        if not self._watch.live:
+            self._publish(f"{self.session}-{self._rolls:06d}")
 
     def _publish(self, part_id: str) -> list[Path]:
-        published = self._writer.commit(part_id)
+        if self.session is None:
+            published = self._writer.commit(part_id)
+        else:
+            mark = self._watch.mark()
+            published = self._writer.commit(part_id, mark.offset, lambda names: self._record_progress(mark, names))
+            self._done = mark
         if published:
             self._rolls += 1
         self._part_count += len(published.sightings)
@@ -294,6 +350,26 @@ class CaptureEngine:
         if self.session is not None:
             self._record_new_dates()
         return published.sightings
+
+    def _record_progress(self, mark: Mark, names: Published, *, final: bool = False) -> None:
+        """A stream's marks, before its commit's renames (StreamRecords): how far its
+        bytes are in place, and which files this commit is putting in place."""
+        head = self._watch.own_head()
+        if self._records is None or self.session is None or head is None:
+            return
+        if not names and mark == self._recorded and not final:
+            return
+        under = self._writer.data_dir
+
+        def relative(paths: list[Path]) -> tuple[str, ...]:
+            return tuple(str(path.relative_to(under)) for path in paths)
+
+        pending = None if final else Pending(mark, relative(names.sightings), relative(names.heartbeats))
+        done = mark if final else self._done
+        pid = None if final else os.getpid()
+        started = None if pid is None else process_started(pid)
+        self._records.write(self.session, Progress(self.session, head, done, pending, pid, started))
+        self._recorded = mark
 
     def _record_new_dates(self) -> None:
         """A running capture's ledger entry comes at its end: meanwhile, each new local
@@ -328,9 +404,13 @@ class CaptureEngine:
             warnings.append(already_collected(self._ledger.store, earlier, withdrawn=self.session is not None))
         else:
             parts = self._publish(self._part_id(ending))
+            if self.session is not None and self._done is not None:
+                self._record_progress(self._done, Published(), final=True)
             dates = tuple(sorted(self._writer.dates["sightings"]))
             if recordable:
                 self._record(ending, parsed, status, parsed.probes - filtered.total - withheld.probes)
+        if self._watch.matched is not None and withheld.earlier_frames:
+            notes.append(repeated(self._watch.matched.offset, withheld.earlier_frames, withheld.earlier_probes))
         return CaptureReport(
             source=self.name,
             status=status,
@@ -381,6 +461,12 @@ class CaptureEngine:
         self._part_count = 0
 
     def _record(self, ending: Ending, parsed: Parsed, status: str, kept: int) -> None:
+        head, done = self._watch.own_head(), None
+        if self.session is None and head is not None:  # a file's marks (a stream's are in its own record)
+            if self._watch.hashing:
+                done = self._watch.mark()
+            elif not self._tail and not self._fatal:
+                done = Mark(self._watch.offset, ending.content_hash)
         self._ledger.record_capture(
             ending.content_hash,
             fingerprint=ending.fingerprint,
@@ -390,6 +476,8 @@ class CaptureEngine:
             dates=sorted(self._writer.dates["sightings"]),
             heartbeat_dates=sorted(self._writer.dates["heartbeats"]),
             status=status,
+            head=head,
+            done=done,
         )
 
 

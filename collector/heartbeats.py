@@ -12,6 +12,7 @@ minute was written): readers sum them, as the pipeline's sensor-health mart does
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,30 @@ class MinuteRows:
     def take(self, rows: np.ndarray) -> MinuteRows:
         drops = None if self.drops is None else self.drops[rows]
         return MinuteRows(self.minute[rows], self.frames[rows], self.probes[rows], self.malformed[rows], drops)
+
+    def merged(self, other: MinuteRows) -> MinuteRows:
+        """Both, one row per minute (the counts of a minute in both added up)."""
+        every = np.concatenate([self.minute, other.minute])
+        distinct, inverse = np.unique(every, return_inverse=True)
+        inverse = inverse.reshape(-1)
+
+        def summed(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+            values = np.concatenate([mine, theirs]).astype(np.int64)
+            return np.bincount(inverse, weights=values, minlength=len(distinct)).astype(np.int64)
+
+        drops = None
+        if self.drops is not None or other.drops is not None:
+            zeros = np.zeros(len(self), np.int64), np.zeros(len(other), np.int64)
+            mine = self.drops if self.drops is not None else zeros[0]
+            theirs = other.drops if other.drops is not None else zeros[1]
+            drops = summed(mine, theirs)
+        return MinuteRows(
+            distinct,
+            summed(self.frames, other.frames),
+            summed(self.probes, other.probes),
+            summed(self.malformed, other.malformed),
+            drops,
+        )
 
 
 class MinuteCounts:
@@ -73,6 +98,20 @@ class MinuteCounts:
         else:
             return
         self._last = minute
+
+    def discard_frames(self, covered: Callable[[np.ndarray], np.ndarray]) -> int:
+        """Forgets the parser's counts of the minutes `covered` selects (bytes another
+        capture already counted); the minutes heard empty and the drops stay, since they
+        are this collector's own listening. Returns the frames forgotten."""
+        forgotten = 0
+        kept = []
+        for run in self._runs:
+            drop = covered(run["minute"].astype(np.int64))
+            forgotten += int(run["frames"][drop].sum())
+            if not drop.all():
+                kept.append(run[~drop])
+        self._runs = kept
+        return forgotten
 
     def add_drops(self, minute: int, count: int) -> None:
         self._drops[minute] = self._drops.get(minute, 0) + count

@@ -2,11 +2,13 @@
 
 One JSON line per collected capture in DATA/_ingest/<store>.jsonl: the SHA-256 of its
 (decompressed) bytes, a cheap fingerprint (size and hash of the first MiB) to spot a
-repeat before reading a whole file, the sensor, when, and what came out. No path and
-nothing from inside the capture. Collecting a capture found here is skipped, so
-re-running a collection never double counts. A running stream adds a line (dates and
-time only) when it first writes a new date, so that retention knows when every
-partition of sightings was written by footfall.
+repeat before reading a whole file, its marks (the hashes of its head and of all it
+gave, progress.py: a stream of the same bytes is recognised), the sensor, when, and
+what came out. No path and nothing from inside the capture. Collecting a capture
+found here is skipped, so re-running a collection never double counts. A running
+stream adds a line (dates and time only) when it first writes a new date, so that
+retention knows when every partition of sightings was written by footfall; its
+marks are in its own file (progress.StreamRecords).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from footfall import storage
+from footfall.collector.progress import Mark, Progress
 
 
 class IngestLedger:
@@ -69,6 +72,8 @@ class IngestLedger:
         dates: list[str],
         heartbeat_dates: list[str],
         status: str,
+        head: Mark | None = None,
+        done: Mark | None = None,
     ) -> None:
         """A capture collected whole (a file, or a stream to its end): what makes a
         repeat of it a duplicate. Heartbeat dates too: frames may fall on days without a probe."""
@@ -83,6 +88,7 @@ class IngestLedger:
                 "dates": dates,
                 "heartbeat_dates": heartbeat_dates,
                 "status": status,
+                **({"marks": {"head": head.as_json(), "done": done.as_json()}} if head and done else {}),
             }
         )
 
@@ -91,6 +97,17 @@ class IngestLedger:
         never makes a capture look collected)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         self.record({"collected_at": now, "dates": sorted(dates), "sensor": sensor, "status": "streaming"})
+
+    def captures(self) -> list[Progress]:
+        """The marks of every capture collected whole (progress.PrefixWatch reads them)."""
+        found = []
+        for entry in self.entries():
+            marks = entry.get("marks")
+            if isinstance(marks, dict):
+                progress = Progress.of({"name": entry.get("sha256", ""), **marks})
+                if progress is not None:
+                    found.append(progress)
+        return found
 
     def knows_fingerprint(self, fingerprint: str) -> bool:
         return any(entry.get("fingerprint") == fingerprint for entry in self.entries())

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from footfall import key_spaces, leftovers, outputs, storage
 from footfall.collector.anonymiser import Sightings
 from footfall.collector.heartbeats import MinuteRows
+from footfall.collector.progress import OFFSET_KEY
 from footfall.errors import writing
 
 # The contract's columns (footfall.outputs). Readers see plain strings for sensor and
@@ -125,6 +126,18 @@ def to_table(sightings: Sightings, sensor: str, rows: np.ndarray | slice = slice
 
 
 @dataclass
+class Staged:
+    """Finished parts under their hidden names, and the names they will take."""
+
+    moves: list[tuple[Path, Path]] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)
+
+    @property
+    def finals(self) -> list[Path]:
+        return [final for _, final in self.moves]
+
+
+@dataclass
 class _OpenPart:
     temp: Path
     writer: pq.ParquetWriter
@@ -159,23 +172,29 @@ class PartitionedSink:
     def dates(self) -> list[str]:
         return sorted(self._dates)
 
-    def commit(self, part_id: str) -> list[Path]:
-        """Flushes and renames every part into place; removes earlier parts of the
-        same capture that this run did not rewrite."""
-        published = []
+    def stage(self, part_id: str) -> Staged:
+        """Finishes every part (written whole and fsynced, still under its hidden name)
+        and names where it goes; publish() then renames them into place."""
+        staged = Staged()
         for _, partition in sorted(self._dates.items()):
             self._flush(partition, final=True)
-            names = []
-            for index, temp in enumerate(partition.finished):
-                final = partition.folder / f"part-{part_id}-{index}.parquet"
-                storage.replace(temp, final)
-                names.append(final.name)
-                published.append(final)
-            for stale in partition.folder.glob(f"part-{part_id}-*.parquet"):
-                if stale.name not in names:
-                    stale.unlink()
+            finals = [partition.folder / f"part-{part_id}-{index}.parquet" for index in range(len(partition.finished))]
+            staged.moves += list(zip(partition.finished, finals, strict=True))
+            staged.stale += [p for p in partition.folder.glob(f"part-{part_id}-*.parquet") if p not in finals]
+        return staged
+
+    def publish(self, staged: Staged) -> list[Path]:
+        """Renames the staged parts into place; removes earlier parts of the same
+        capture that this commit did not rewrite."""
+        for temp, final in staged.moves:
+            storage.replace(temp, final)
+        for stale in staged.stale:
+            stale.unlink(missing_ok=True)
         self._dates.clear()
-        return published
+        return [final for _, final in staged.moves]
+
+    def commit(self, part_id: str) -> list[Path]:
+        return self.publish(self.stage(part_id))
 
     def abort(self) -> None:
         for partition in self._dates.values():
@@ -278,3 +297,88 @@ class SightingsSink(PartitionedSink):
                     dataset_dir(self.data_dir, self.dataset, self.store, label), self.store, epoch, own
                 )
                 self._checked.add((label, epoch))
+
+
+class HeartbeatDaySink:
+    """A running collector's heartbeats: one file per session and local date, replaced
+    whole at every commit with the day's minutes so far. A quiet sensor that rolls
+    a part a minute writes one heartbeat file a day, not 1,440, and since each
+    replacement is one rename, no reader ever sees a minute twice or misses one.
+    Its footer says up to which byte of the stream it counts (progress.py)."""
+
+    OPEN_DAYS = 4  # days held in memory; an older one is read back if a late frame reopens it
+
+    def __init__(self, data_dir: Path, store: str, session: str, sensor: str, channels: str | None) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.session = session
+        self.sensor = sensor
+        self.channels = channels
+        self._days: dict[str, MinuteRows] = {}  # insertion order: least recently changed first
+        self._changed: set[str] = set()
+        self._temps: list[Path] = []
+
+    def path(self, label: str) -> Path:
+        return dataset_dir(self.data_dir, "heartbeats", self.store, label) / f"part-{self.session}-day.parquet"
+
+    def add(self, label: str, rows: MinuteRows) -> None:
+        if not len(rows):
+            return
+        held = self._days.pop(label, None)
+        if held is None:
+            held = _read_minutes(self.path(label))
+        self._days[label] = rows if held is None else held.merged(rows)
+        self._changed.add(label)
+
+    def dates(self) -> list[str]:
+        return sorted(self._changed)
+
+    def stage(self, offset: int | None) -> Staged:
+        """The changed days' files, written whole under hidden names (their footer:
+        `offset`, the bytes of the stream they count)."""
+        staged = Staged()
+        for label in sorted(self._changed):
+            final = self.path(label)
+            folder = storage.make_folder(final.parent)
+            temp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            self._temps.append(temp)
+            with writing(temp):
+                writer = _writer(temp, HEARTBEATS_WRITE_SCHEMA)
+                writer.write_table(heartbeat_table(self._days[label], self.sensor, self.channels))
+                if offset is not None:
+                    writer.add_key_value_metadata({OFFSET_KEY: str(offset).encode()})
+                writer.close()
+            staged.moves.append((temp, final))
+        return staged
+
+    def publish(self, staged: Staged) -> list[Path]:
+        for temp, final in staged.moves:
+            storage.replace(temp, final)
+        self._temps.clear()
+        self._changed.clear()
+        while len(self._days) > self.OPEN_DAYS:
+            del self._days[next(iter(self._days))]
+        return staged.finals
+
+    def abort(self) -> None:
+        """Drops staged files; the days' minutes stay for the next commit."""
+        for temp in self._temps:
+            temp.unlink(missing_ok=True)
+        self._temps.clear()
+
+
+def _read_minutes(path: Path) -> MinuteRows | None:
+    """A day file written earlier by this session (a day reopened by a late frame)."""
+    try:
+        table = pq.read_table(path, columns=["minute", "frames", "probes", "malformed", "drops"])
+    except FileNotFoundError:
+        return None
+    minute = table["minute"].cast(pa.int64()).to_numpy() // 60_000_000
+    drops = table["drops"]
+    return MinuteRows(
+        minute,
+        table["frames"].to_numpy(),
+        table["probes"].to_numpy(),
+        table["malformed"].to_numpy(),
+        None if drops.null_count == len(drops) else drops.fill_null(0).to_numpy(),
+    )

@@ -4,8 +4,10 @@ it wrote as an analyst does."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,56 @@ def run_measured(*args: str | os.PathLike, cwd: Path, stdin: Path | bytes | None
     peak = int(peak_file.read_text()) * 1024
     peak_file.unlink()
     return Run(done.returncode, done.stdout.decode(errors="replace"), ""), peak
+
+
+class Collecting:
+    """`footfall collect - ...` running, its stdin a pipe we write, its stderr watched."""
+
+    def __init__(self, cwd: Path, *args: str | os.PathLike) -> None:
+        environment = {k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"}
+        self.process = subprocess.Popen(
+            [str(FOOTFALL), "collect", "-", *map(str, args)],
+            cwd=cwd,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.stderr: list[str] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._watch, daemon=True)
+        self._reader.start()
+        assert self._ready.wait(60), f"the collector did not start: {self.stderr}"
+
+    def _watch(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line.decode())
+            if "collecting <stdin>" in line.decode():
+                self._ready.set()
+        self._ready.set()
+
+    def write(self, data: bytes, seed: int = 0) -> None:
+        """In cuts of random sizes, so records straddle reads."""
+        assert self.process.stdin is not None
+        rng = random.Random(seed)
+        pos = 0
+        while pos < len(data):
+            step = rng.choice([7, 100, 4_096, 65_537, 300_000])
+            self.process.stdin.write(data[pos : pos + step])
+            self.process.stdin.flush()
+            pos += step
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 120) -> tuple[int, str, str]:
+        assert self.process.stdout is not None
+        code = self.process.wait(timeout)
+        self._reader.join(10)
+        return code, self.process.stdout.read().decode(), "".join(self.stderr)
 
 
 def read_sightings(data_dir: Path):

@@ -144,6 +144,35 @@ def test_run_and_retention_publish_marts_visits_and_state_durably(inside: Path, 
     assert calls.undurable() == []
 
 
+def test_a_stream_publishes_parts_heartbeat_days_and_its_progress_durably(tmp_path: Path, monkeypatch) -> None:
+    from datetime import UTC, datetime
+
+    from footfall.collector.collect import Collector
+    from footfall.collector.stream_collect import RollPolicy, StreamCollector
+    from footfall.config import load_settings
+
+    from capture_builder import midnight_capture
+
+    capture = tmp_path / "midnight.pcap"
+    midnight_capture(capture, int(datetime(2024, 5, 14, 21, 40, tzinfo=UTC).timestamp() * 1_000_000))
+    config = tmp_path / "footfall.toml"
+    config.write_text(f'data_dir = "{tmp_path}/data"\n[stores.shop]\ntimezone = "Europe/Prague"\n')
+    calls = Syscalls(monkeypatch)
+    with Collector(load_settings(config), "shop", "s1") as collector:
+        stream = StreamCollector(collector, "<pipe>", RollPolicy(seconds=3600, rows=40))
+        stream.feed(capture.read_bytes())
+        stream.finish(
+            stopped_by=None,
+            error=None,
+            source=type("Source", (), {"compression": None, "problem": lambda self: None})(),
+        )
+    names = [e.path for e in calls.names()]
+    assert any(n.name.endswith("-day.parquet") for n in names), "heartbeat day files"
+    assert any(n.suffix == ".parquet" and "sightings" in n.parts for n in names)
+    assert any(n.suffix == ".json" and "streams" in n.parts for n in names), "the stream's progress records"
+    assert calls.undurable() == []
+
+
 def _renames_outside_storage() -> list[str]:
     """Calls that rename or link a file, anywhere in the installed packages but the one
     module that makes them durable: os.rename/replace/link/renames, shutil.move, and

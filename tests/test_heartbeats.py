@@ -90,3 +90,58 @@ def test_malformed_frames_are_counted_in_their_minute(tmp_path: Path) -> None:
     got = {int(r["minute"].timestamp()) // 60: (r["frames"], r["probes"], r["malformed"], r["drops"]) for r in rows}
     first = probe.ts_us // minute
     assert got == {first: (2, 1, 1, None), first + 1: (3, 1, 1, None)}
+
+
+def test_a_quiet_sensor_keeps_one_heartbeat_file_a_day_and_every_minute_once(tmp_path: Path, monkeypatch) -> None:
+    """A stream rolling every minute used to leave 1,440 heartbeat files a day. Now each
+    day is one file, replaced whole at each roll: after every roll a reader sees every
+    minute heard so far exactly once; a late frame reopens its day (read back from disk
+    once that day has left memory) and adds to its minute."""
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+
+    from footfall.collector import parquet_sink
+    from footfall.collector.stream_collect import RollPolicy, StreamCollector
+
+    monkeypatch.setattr(parquet_sink.HeartbeatDaySink, "OPEN_DAYS", 1)
+    clock = [datetime(2024, 5, 14, 22, 0, tzinfo=UTC)]
+    config = tmp_path / "footfall.toml"
+    config.write_text(f'data_dir = "{tmp_path}/data"\n[stores.lab]\ntimezone = "UTC"\n')
+
+    def frame(at: datetime, seq: int) -> bytes:
+        probe = Probe(int(at.timestamp() * 1_000_000), "02:00:00:00:00:09", -50, 2437, seq)
+        return write_pcap(
+            tmp_path / "one.pcap", 127, [Record(probe.ts_us, radiotap(probe, dot11_probe(probe)))]
+        ).read_bytes()
+
+    def published() -> list[tuple[int, int]]:
+        return duckdb.sql(
+            "select epoch_us(minute) // 60000000, frames from "
+            f"read_parquet('{tmp_path}/data/heartbeats/**/*.parquet') order by 1"
+        ).fetchall()
+
+    with Collector(load_settings(config), "lab", "s1", clock=lambda: clock[0]) as collector:
+        stream = StreamCollector(collector, "<pipe>", RollPolicy(seconds=60))
+        stream.feed(frame(clock[0] + timedelta(seconds=5), 0))  # the header and one frame at 22:00:05
+        for minute in range(1, 181):  # three hours across midnight, a roll a minute
+            clock[0] += timedelta(minutes=1)
+            if minute == 121:  # 00:01: a buffering sender's frame of 23:59:30
+                stream.feed(frame(datetime(2024, 5, 14, 23, 59, 30, tzinfo=UTC), 1)[24:])
+            stream.tick()
+            minutes = [m for m, _ in published()]
+            assert len(minutes) == len(set(minutes)), f"a minute counted twice after roll {minute}"
+        stream.finish(
+            stopped_by=None, error=None, source=type("S", (), {"compression": None, "problem": lambda s: None})()
+        )
+
+    files = sorted(
+        p.relative_to(tmp_path / "data" / "heartbeats") for p in (tmp_path / "data" / "heartbeats").rglob("*")
+    )
+    days = [f for f in files if f.suffix == ".parquet"]
+    assert [f.parent.name for f in days] == ["date=2024-05-14", "date=2024-05-15"], files
+    rows = dict(published())
+    first = int(datetime(2024, 5, 14, 22, 0, tzinfo=UTC).timestamp()) // 60
+    # the late frame set the stream's clock back 90 s (its own time): it listened until 00:58
+    assert sorted(rows) == list(range(first, first + 179)), "every minute listened, once"
+    assert {m: f for m, f in rows.items() if f} == {first: 1, first + 119: 1}

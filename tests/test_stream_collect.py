@@ -8,11 +8,9 @@ sightings, whatever the stream's cuts and rolls."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import struct
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,60 +22,12 @@ import pytest
 from test_privacy_invariant import _macs_and_ssids, assert_nothing_leaks
 
 from capture_files import SHARED_CAPTURES
-from footfall_command import FOOTFALL, run_footfall
+from footfall_command import FOOTFALL, Collecting, run_footfall
 from synthetic_store import StoreSpec, generate
 
 BRNO = SHARED_CAPTURES / "brno" / "position_1_2022-10-25.pcap"
 PCAPNG = SHARED_CAPTURES / "formats" / "iot_indoor_location_irt_test.pcapng"
 STORE = ("--store", "lab", "--sensor", "s1")
-
-
-class Collecting:
-    """`footfall collect - ...` running, its stdin a pipe we write, its stderr watched."""
-
-    def __init__(self, cwd: Path, *args: str | Path) -> None:
-        self.process = subprocess.Popen(
-            [str(FOOTFALL), "collect", "-", *map(str, args)],
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.stderr: list[str] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._watch, daemon=True)
-        self._reader.start()
-        assert self._ready.wait(60), f"the collector did not start: {self.stderr}"
-
-    def _watch(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr.append(line.decode())
-            if "collecting <stdin>" in line.decode():
-                self._ready.set()
-        self._ready.set()
-
-    def write(self, data: bytes, seed: int = 0) -> None:
-        """In cuts of random sizes, so records straddle reads."""
-        assert self.process.stdin is not None
-        rng = random.Random(seed)
-        pos = 0
-        while pos < len(data):
-            step = rng.choice([7, 100, 4_096, 65_537, 300_000])
-            self.process.stdin.write(data[pos : pos + step])
-            self.process.stdin.flush()
-            pos += step
-
-    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        return self.wait(timeout)
-
-    def wait(self, timeout: float = 120) -> tuple[int, str, str]:
-        assert self.process.stdout is not None
-        code = self.process.wait(timeout)
-        self._reader.join(10)
-        return code, self.process.stdout.read().decode(), "".join(self.stderr)
 
 
 def sightings(data: Path) -> list[tuple]:
