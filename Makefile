@@ -80,11 +80,13 @@ screenshots: demo system-deps
 # Hostile input and faults (minutes; not part of make test): the C parser under ASan+UBSan
 # with libFuzzer (clang, installed by apt-get when missing) from the sample captures and
 # generated captures of every link type; then mutated captures through `footfall collect`
-# (files and streams), kill -9 of `footfall run`, concurrent runs and collectors, and a
-# full disk. Prints the counts (also in fuzz/work/summary.txt); exit 1 on any failure.
+# (files and streams), kill -9 of `footfall run`, kill -9 of `footfall collect -` and the
+# same bytes again, concurrent runs and collectors, and a full disk. Prints the counts
+# (also in fuzz/work/summary.txt); exit 1 on any failure.
 FUZZ_SECONDS ?= 300
 FUZZ_CLI_CASES ?= 150
 FUZZ_KILLS ?= 30
+FUZZ_STREAM_KILLS ?= 30
 FUZZ_WORK := fuzz/work
 PY_INCLUDE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 PY_LIBDIR = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
@@ -106,7 +108,7 @@ $(FUZZ_WORK)/probes_fuzzer: fuzz/probes_fuzzer.c collector/_probes.c $(STAMP) | 
 
 fuzz: $(STAMP) system-deps $(FUZZ_WORK)/probes_fuzzer
 	rm -rf $(FUZZ_WORK)/seeds && $(BIN)/python fuzz/make_seeds.py $(FUZZ_WORK)/seeds
-	$(BIN)/python fuzz/run_fuzz.py --work $(FUZZ_WORK) --seconds $(FUZZ_SECONDS) --cli-cases $(FUZZ_CLI_CASES) --kills $(FUZZ_KILLS)
+	$(BIN)/python fuzz/run_fuzz.py --work $(FUZZ_WORK) --seconds $(FUZZ_SECONDS) --cli-cases $(FUZZ_CLI_CASES) --kills $(FUZZ_KILLS) --stream-kills $(FUZZ_STREAM_KILLS)
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so $(FUZZ_WORK)

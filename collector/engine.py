@@ -179,6 +179,7 @@ class CaptureEngine:
         self._part_rows = rolling.rows if rolling else None
         self._parser = ProbeParser()
         self._tail = b""
+        self._unreadable_rest = b""  # the bytes the parser stopped at, for the content hash only
         self._fatal = False
         self._span = Span()
         self._devices = DeviceTally()
@@ -237,8 +238,14 @@ class CaptureEngine:
                     continue
                 return True
         finally:
-            self._tail = b"" if self._fatal else bytes(view[pos:])
+            rest = bytes(view[pos:])
+            self._tail, self._unreadable_rest = (b"", rest) if self._fatal else (rest, b"")
             view.release()
+
+    def content_hash(self) -> str:
+        """A rolling capture's SHA-256 of every byte fed so far (what a file's content
+        hash is for a file), the bytes it could not read included."""
+        return self._watch.digest_with(self._tail or self._unreadable_rest)
 
     @property
     def unreadable(self) -> str | None:
@@ -456,8 +463,9 @@ class CaptureEngine:
         """Nothing of a capture collected before stays: the open part is dropped, and a
         stream's parts published while it ran are deleted."""
         self.abort()
-        if self.session is not None:
+        if self.session is not None and self._records is not None:
             self._writer.withdraw(self.session)
+            self._records.remove(self.session)
         self._part_count = 0
 
     def _record(self, ending: Ending, parsed: Parsed, status: str, kept: int) -> None:

@@ -26,12 +26,22 @@ class IngestLedger:
     def __init__(self, data_dir: Path, store: str) -> None:
         self.store = store
         self.path = data_dir / "_ingest" / f"{store}.jsonl"
+        self._read: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
 
     def entries(self) -> list[dict[str, Any]]:
+        """Every line; read again only when the file changed (a batch of thousands of
+        captures asks for each one)."""
         try:
-            lines = self.path.read_text().splitlines()
+            stat = self.path.stat()
         except FileNotFoundError:
             return []
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._read is None or self._read[0] != version:
+            self._read = (version, self._parse(self.path.read_text().splitlines()))
+        return self._read[1]
+
+    @staticmethod
+    def _parse(lines: list[str]) -> list[dict[str, Any]]:
         found = []
         for line in lines:
             try:

@@ -136,6 +136,10 @@ class StreamRecords:
     def write(self, session: str, progress: Progress) -> None:
         storage.write_atomically(self.folder / f"{session}.json", json.dumps(progress.as_json()) + "\n")
 
+    def remove(self, session: str) -> None:
+        """A withdrawn stream's record (its parts are gone: it covers nothing)."""
+        (self.folder / f"{session}.json").unlink(missing_ok=True)
+
     def read(self, but: str | None = None) -> list[Progress]:
         """Every session's marks (but one's own); sessions whose collector still runs
         are left out: their commit under way is not a crash's."""
@@ -257,6 +261,14 @@ class PrefixWatch:
         """The mark of everything consumed so far (a stream's commit)."""
         assert self._sha is not None, "a stream hashes everything"
         return Mark(self.offset, self._sha.hexdigest())
+
+    def digest_with(self, rest: bytes) -> str:
+        """The SHA-256 of everything consumed and then `rest` (a stream's bytes not yet
+        parsed at its end): a whole stream's content hash, as a file's."""
+        assert self._sha is not None, "a stream hashes everything"
+        sha = self._sha.copy()
+        sha.update(rest)
+        return sha.hexdigest()
 
     def consume(self, data: memoryview | bytes) -> Coverage:
         """The parser's next consumed bytes; returns what the marks reached on the way

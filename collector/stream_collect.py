@@ -21,7 +21,6 @@ Its clock (the SaltStore's) can be replaced, so a test drives days in seconds.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import stat
@@ -68,7 +67,7 @@ class ByteSource(Protocol):
 
 class StreamCollector:
     """Drives the collector's engine (engine.py) through one endless capture stream: the
-    bytes as they come (hashed: a whole stream is a capture like a file), the clock
+    bytes as they come (the engine hashes them: a whole stream is a capture like a file), the clock
     between reads (quiet minutes, epochs that are over, rolls, salts), and the end."""
 
     def __init__(
@@ -88,7 +87,6 @@ class StreamCollector:
         self.engine = collector.engine(name, rolling=policy, channels=channels, reports_drops=reports_drops)
         self.clock = self.engine.clock
         self.last_housekeeping = self.clock.started
-        self._hash = hashlib.sha256()
         self._implausible_said = 0
         self.log(
             f"collecting {name} for store {collector.store!r}, sensor {collector.sensor!r} into "
@@ -98,7 +96,6 @@ class StreamCollector:
 
     def feed(self, data: bytes) -> None:
         """The next bytes of the stream, cut anywhere."""
-        self._hash.update(data)
         if not self.engine.feed(data):
             raise CaptureError(f"{self.name}: {self.engine.unreadable}")
 
@@ -144,7 +141,7 @@ class StreamCollector:
         if stream_us is not None:
             self.engine.cover_until(stream_us)
         ending = Ending(
-            self._hash.hexdigest(),
+            self.engine.content_hash(),
             compression=source.compression,
             problem=source.problem(),
             stopped_by=stopped_by,

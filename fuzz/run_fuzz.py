@@ -7,12 +7,14 @@
    and `footfall collect -` (plain and gzipped): exit 0 or 1, never a traceback, no
    message printing 4 or 5 bytes of an address of the capture, peak RSS < 300 MiB.
 3. Faults: kill -9 of `footfall run` at random moments (the next run leaves nothing
-   behind and publishes what a clean run does), two runs and two collectors at once
-   on one data folder, and a full disk (a small tmpfs) under collect, run, retention.
+   behind and publishes what a clean run does), kill -9 of `footfall collect -` at
+   random moments and the same bytes sent again (each frame once: sightings and
+   heartbeats equal to the file mode's), two runs and two collectors at once on one
+   data folder, and a full disk (a small tmpfs) under collect, run, retention.
 
 Prints one line per part with its counts and exits 1 if anything failed.
 
-    python fuzz/run_fuzz.py --work fuzz/work --seconds 300 --cli-cases 150 --kills 30
+    python fuzz/run_fuzz.py --work fuzz/work --seconds 300 --cli-cases 150 --kills 30 --stream-kills 30
 """
 
 from __future__ import annotations
@@ -226,6 +228,38 @@ def _leftovers(data: Path) -> list[Path]:
     return [p for p in pipeline.iterdir() if p.name.startswith(("staging-", "tmp-"))]
 
 
+def run_stream_kills(work: Path, trials: int, seed: int) -> tuple[str, Failures]:
+    """kill -9 of `footfall collect -` fed through a pipe, then the same bytes again
+    (tests/resend_trials.py), on a plain capture and on a gzipped one."""
+    from resend_trials import kill_and_resend, reference
+
+    captures = [
+        REPO.parent / "shared" / "captures" / "brno" / "position_1_2022-10-25.pcap",
+        SAMPLES / "brno_position_1_2024-03-15.pcap.gz",
+    ]
+    failures: Failures = []
+    kills = 0
+    for index, capture in enumerate(captures):
+        folder = work / f"resend-{index}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        reference(folder, capture)
+        for trial in range(index, trials, len(captures)):
+            result = kill_and_resend(folder, capture, seed * 1000 + trial)
+            kills += result.kills
+            if not result.equal:
+                failures.append(
+                    f"kill -9 of collect - then the same bytes, trial {trial} ({capture.name}): "
+                    f"{result.sightings:,} rows for {result.expected:,}, heartbeat frames "
+                    f"{result.heartbeat_frames:,} for {result.expected_frames:,}"
+                )
+    line = (
+        f"kill -9 of collect - and the same bytes sent again: {trials} trials ({kills} collectors killed), "
+        f"{trials - len(failures)} with sightings and heartbeats equal to the file mode's"
+    )
+    return line, failures
+
+
 def run_faults(work: Path, kills: int, seed: int) -> tuple[list[str], Failures]:
     from faults import disk_full_run, namespaces_work
 
@@ -328,6 +362,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=300, help="libFuzzer's time")
     parser.add_argument("--cli-cases", type=int, default=150)
     parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--stream-kills", type=int, default=30)
     parser.add_argument("--seed", type=int, default=16)
     options = parser.parse_args()
     work = options.work.resolve()
@@ -340,6 +375,11 @@ def main() -> int:
         failures += found
     if options.cli_cases > 0:
         line, found = run_cli(work, options.cli_cases, options.seed)
+        print(line, flush=True)
+        lines.append(line)
+        failures += found
+    if options.stream_kills > 0:
+        line, found = run_stream_kills(work, options.stream_kills, options.seed)
         print(line, flush=True)
         lines.append(line)
         failures += found

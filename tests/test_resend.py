@@ -210,3 +210,52 @@ def test_a_session_whose_collector_runs_is_left_alone_but_not_one_whose_id_was_r
     records.write("reused", Progress("reused", head, pid=parent, started=(process_started(parent) or 0) + 1))
     records.write("ended", Progress("ended", head, done=Mark(5000, "1" * 64)))
     assert sorted(p.name for p in records.read()) == ["ended", "reused"]
+
+
+def test_a_streams_content_hash_is_the_sha256_of_every_byte_it_was_sent(
+    midnight: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The stream's bytes are hashed once, by the engine as it parses them: the hash
+    of the whole stream is still a file's (hashlib over the same bytes), the bytes held
+    back at a cut and the bytes the parser could not read on included."""
+    import hashlib
+    import struct
+
+    _, capture = midnight
+    whole = capture.read_bytes()
+    cut = whole[:-5]  # a stream that ends inside a record
+    unreadable = whole + struct.pack("<IIII", 1_715_722_800, 0, 0x7FFF_FFFF, 0x7FFF_FFFF) + b"\0" * 64
+    for index, data in enumerate([whole, cut, unreadable]):
+        (tmp_path / str(index)).mkdir()
+        with Collector(_settings(tmp_path / str(index), "stream"), "shop", "s1") as collector:
+            stream = StreamCollector(collector, "<pipe>", RollPolicy(seconds=3600, rows=40))
+            for start in range(0, len(data), 999):
+                if not stream.engine.feed(data[start : start + 999]):
+                    break
+            report = stream.finish(stopped_by=None, error=None, source=_Source())
+        assert report.content_hash == hashlib.sha256(data).hexdigest(), index
+
+
+def test_a_stream_withdrawn_as_a_duplicate_leaves_no_record_of_bytes_on_disk(midnight: tuple[Path, Path]) -> None:
+    """A stream whose whole bytes the ledger knows (a line of a footfall that kept no
+    marks) is withdrawn at its end: its parts are deleted, so its progress record, which
+    says its bytes are on disk, goes too (else a later copy of the bytes would be dropped
+    as collected)."""
+    import json
+
+    folder, capture = midnight
+    ledger = folder / "file" / "_ingest" / "shop.jsonl"
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    for line in lines:
+        line.pop("marks", None)  # as written before marks existed: the stream cannot be told early
+    unmarked = folder / "unmarked"
+    shutil.copytree(folder / "file", unmarked)
+    (unmarked / "_ingest" / "shop.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with Collector(_settings(folder, "unmarked"), "shop", "s1") as collector:
+        stream = StreamCollector(collector, "<pipe>", RollPolicy(seconds=3600, rows=40))
+        stream.feed(capture.read_bytes())
+        report = stream.finish(stopped_by=None, error=None, source=_Source())
+    assert report.status == "duplicate"
+    assert sightings(unmarked) == sightings(folder / "file")
+    records = unmarked / "_ingest" / "streams" / "shop"
+    assert not (records.is_dir() and list(records.glob("*.json")))
