@@ -11,7 +11,7 @@ final as (
         s.ts_us,
         s.rssi,
         s.margin,
-        s.randomized or l.device_key is not null as estimated
+        s.randomized or coalesce(l.device_key <> s.device, false) as estimated
     from stage as s
     left join link_pseudonyms as l on l.store = s.store and l.epoch = s.epoch and l.device = s.device
 )
