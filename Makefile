@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large eval system-deps venv clean
+.PHONY: demo test bench bench-large eval docs screenshots system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,9 +62,20 @@ bench: $(STAMP) system-deps
 bench-large: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py --rows 100000000
 
-# Accuracy against ground truth on the real captures (minutes; not part of make test).
+# Accuracy against ground truth on the real captures and on simulated shops (about ten
+# minutes; not part of make test), then how the simulated shops compare with real captures.
 eval: $(STAMP)
 	$(BIN)/python eval/run_eval.py
+	$(BIN)/python eval/realism.py
+
+# The pages of docs/ generated from the code (the data dictionary, the privacy report's keys
+# and schema); tests/test_docs.py fails when the committed ones differ.
+docs: $(STAMP)
+	$(BIN)/python -m footfall.reference_docs docs
+
+# The dashboard's screenshots in docs/dashboard.md, from the demo's data (headless chromium).
+screenshots: demo system-deps
+	$(BIN)/python docs/screenshots/take.py
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so

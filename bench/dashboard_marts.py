@@ -5,6 +5,7 @@ lunch and an evening peak) so that the dashboard's queries meet realistic shapes
 closed hours below k (suppressed), small stores with suppressed days, sensors with
 outages (minutes without a heartbeat row). The counts of one store-day are drawn
 independently per mart; they are plausible, not mutually consistent to the person.
+Columns and types are the declared ones (footfall.outputs).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-BUCKETS = ["<5m", "5-20m", "20-60m", "1-6h", "6h+"]
+from footfall import outputs
+
+BUCKETS = list(outputs.DWELL.column("bucket").values)
 BUCKET_SHARES = [0.0, 0.45, 0.35, 0.19, 0.01]  # visits under 5 min are passers-by
 SENSORS = ("door", "back")
 
@@ -39,7 +42,7 @@ def generate(root: Path, stores: int, first: date, days: int, k: int = 5, seed: 
             "sensor_health": _sensor_health(rng, store, dates, k),
         }
         for mart, table in tables.items():
-            con.register("rows", table)
+            con.register("rows", table.cast(outputs.MARTS[mart].schema(partitions=True)))  # as declared
             target = root / "marts" / mart
             target.mkdir(parents=True, exist_ok=True)
             con.execute(

@@ -40,10 +40,26 @@ class Sightings:
     ie_hash: np.ndarray  # int64
     epoch: Labelled
     date: Labelled
-    distinct_devices: np.ndarray  # the batch's pseudonyms, each once per epoch
+    distinct_devices: dict[str, np.ndarray]  # per epoch label: the batch's pseudonyms, each once
 
     def __len__(self) -> int:
         return len(self.ts_us)
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """Probe requests dropped in memory, before anything was written: of opted-out
+    devices and of the store's listed equipment."""
+
+    opted_out: int = 0
+    equipment: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.opted_out + self.equipment
+
+    def __sub__(self, earlier: Filtered) -> Filtered:
+        return Filtered(self.opted_out - earlier.opted_out, self.equipment - earlier.equipment)
 
 
 class _SortedCache:
@@ -159,13 +175,13 @@ class Anonymiser:
         devices = np.empty(len(batch), np.int64)
         layouts = np.empty(len(batch), np.int64)
         keep = np.ones(len(batch), bool)
-        distinct = []
+        distinct = {}
         for code, label in enumerate(epochs.labels):
             rows = slice(None) if len(epochs.labels) == 1 else np.flatnonzero(epochs.codes == code)
             keys = self._keys(label)
             devices[rows], keep[rows], seen = keys.pseudonyms(batch.mac[rows])
             layouts[rows] = keys.layouts(batch.layout[rows])
-            distinct.append(seen)
+            distinct[label] = seen
         if not keep.all():
             self.opted_out_frames += int((~keep).sum())
             rows = np.flatnonzero(keep)
@@ -184,8 +200,13 @@ class Anonymiser:
             ie_hash=layouts,
             epoch=epochs,
             date=dates,
-            distinct_devices=np.concatenate(distinct) if distinct else np.zeros(0, np.int64),
+            distinct_devices=distinct,
         )
+
+    @property
+    def filtered(self) -> Filtered:
+        """Frames dropped so far (the counters only grow: a capture's are the difference)."""
+        return Filtered(self.opted_out_frames, self.equipment_frames)
 
     def touch_salts(self) -> None:
         """Records now as the last use of every salt in use."""

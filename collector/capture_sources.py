@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from footfall.errors import CaptureError
+from footfall.storage import COMPRESSION_MAGIC as _MAGIC
 
 STDIN = "-"
 CHUNK_BYTES = 8 << 20
@@ -34,13 +35,6 @@ _WINDOW = 32 << 20  # memory-mapped files: hashed and released in windows of thi
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp", ".pcapdump")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 _GLOB_CHARS = set("*?[")
-
-_MAGIC = {
-    b"\x1f\x8b": "gzip",
-    b"BZh": "bzip2",
-    b"\xfd7zXZ\x00": "xz",
-    b"\x28\xb5\x2f\xfd": "zstd",
-}
 
 
 class Readable(Protocol):

@@ -10,19 +10,9 @@ written.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
-def parse_prefix(text: str) -> tuple[int, int]:
-    """'dc:fb:48' -> (0xdcfb48, 24): the value and its length in bits (1 to 6 bytes)."""
-    digits = re.sub(r"[:\-.\s]", "", text.strip().lower())
-    if not _HEX.match(digits) or len(digits) % 2 or not 2 <= len(digits) <= 12:
-        raise ValueError(f"{text!r} is not a MAC address or prefix (1 to 6 hex bytes, like 'dc:fb:48')")
-    return int(digits, 16), 4 * len(digits)
+from footfall.addresses import parse_prefix
 
 
 class EquipmentList:

@@ -20,6 +20,7 @@ from typing import Any
 
 class IngestLedger:
     def __init__(self, data_dir: Path, store: str) -> None:
+        self.store = store
         self.path = data_dir / "_ingest" / f"{store}.jsonl"
 
     def entries(self) -> list[dict[str, Any]]:
@@ -55,6 +56,34 @@ class IngestLedger:
                 if isinstance(day, str) and (day not in latest or when > latest[day]):
                     latest[day] = when
         return latest
+
+    def record_capture(
+        self,
+        content_hash: str,
+        *,
+        fingerprint: str | None,
+        sensor: str,
+        frames: int,
+        sightings: int,
+        dates: list[str],
+        heartbeat_dates: list[str],
+        status: str,
+    ) -> None:
+        """A capture collected whole (a file, or a stream to its end): what makes a
+        repeat of it a duplicate. Heartbeat dates too: frames may fall on days without a probe."""
+        self.record(
+            {
+                "sha256": content_hash,
+                "fingerprint": fingerprint,
+                "sensor": sensor,
+                "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "frames": frames,
+                "sightings": sightings,
+                "dates": dates,
+                "heartbeat_dates": heartbeat_dates,
+                "status": status,
+            }
+        )
 
     def record_dates(self, sensor: str, dates: list[str]) -> None:
         """A stream's parts for new local dates: provenance only (no content hash, so it

@@ -29,8 +29,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from footfall.collector.capture_report import CaptureReport
 from footfall.collector.channels import ChannelHopper, ChannelPlan
-from footfall.collector.collect import Collector, FileReport
+from footfall.collector.collect import Collector
 from footfall.collector.stream_collect import Log, RollPolicy, StopSignals, StreamCollector, run_stream
 from footfall.errors import CaptureError
 from footfall.errors import without_addresses as scrub
@@ -129,7 +130,7 @@ def collect_live(
     policy: RollPolicy,
     stop: StopSignals,
     log: Log | None = None,
-) -> FileReport:
+) -> CaptureReport:
     """Captures until a stop signal; an interface that goes away is an error (exit 1,
     so a service manager restarts the collector)."""
     linktype = check_interface(iface)

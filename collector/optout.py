@@ -18,17 +18,6 @@ from footfall.collector.salts import private_dir, write_private_file
 from footfall.errors import FootfallError
 
 KEY_NAME = "optout.key"
-_HEX_MAC = re.compile(r"^[0-9a-f]{12}$")
-
-
-def parse_mac(text: str) -> bytes:
-    """aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff or aabbccddeeff -> 6 bytes.
-
-    The error never repeats the input: it may be someone's address with a typo."""
-    digits = re.sub(r"[:\-.\s]", "", text.strip().lower())
-    if not _HEX_MAC.match(digits):
-        raise FootfallError("not a MAC address (expected 6 hex bytes, like aa:bb:cc:dd:ee:ff)")
-    return bytes.fromhex(digits)
 
 
 class OptOutList:

@@ -22,42 +22,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from footfall import outputs, storage
 from footfall.collector.anonymiser import Sightings
 from footfall.collector.heartbeats import MinuteRows
 
-# The contract's columns. Readers see plain strings for sensor and epoch; the writer
-# gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow schema, so Parquet's
-# own dictionary pages carry the encoding and every reader agrees on the types.
-SIGHTINGS_SCHEMA = pa.schema(
-    [
-        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("sensor", pa.string(), nullable=False),
-        pa.field("device", pa.int64(), nullable=False),
-        pa.field("randomized", pa.bool_(), nullable=False),
-        pa.field("rssi", pa.int8()),
-        pa.field("freq_mhz", pa.int16()),
-        pa.field("seq", pa.int16(), nullable=False),
-        pa.field("directed", pa.bool_(), nullable=False),
-        pa.field("ie_hash", pa.int64(), nullable=False),
-        pa.field("epoch", pa.string(), nullable=False),
-    ]
-)
-
-# A sensor's heartbeat (collector/heartbeats.py): what it heard each minute (frames
-# of any kind, probe requests, malformed frames; frames the capture dropped where
-# the OS reports them, else null; the channel plan of a live capture, else null), so
-# that "nobody came" can be told from "the sensor was down".
-HEARTBEATS_SCHEMA = pa.schema(
-    [
-        pa.field("minute", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("sensor", pa.string(), nullable=False),
-        pa.field("frames", pa.int64(), nullable=False),
-        pa.field("probes", pa.int64(), nullable=False),
-        pa.field("malformed", pa.int64(), nullable=False),
-        pa.field("drops", pa.int64()),
-        pa.field("channels", pa.string()),
-    ]
-)
+# The contract's columns (footfall.outputs). Readers see plain strings for sensor and
+# epoch; the writer gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow
+# schema, so Parquet's own dictionary pages carry the encoding and every reader agrees
+# on the types. Heartbeats: what each sensor heard per minute (collector/heartbeats.py).
+SIGHTINGS_SCHEMA = outputs.SIGHTINGS.schema()
+HEARTBEATS_SCHEMA = outputs.HEARTBEATS.schema()
 
 
 def _write_schema(schema: pa.Schema) -> pa.Schema:
@@ -80,8 +54,8 @@ TEMP_SUFFIX = ".parquet.tmp"
 
 
 def dataset_dir(data_dir: Path, dataset: str, store: str, date: str | None = None) -> Path:
-    path = data_dir / dataset / f"store={store}"
-    return path / f"date={date}" if date else path
+    """A store's folder of the dataset, or with a date its partition (see footfall.storage)."""
+    return storage.partition(data_dir, dataset, store, date) if date else storage.store_folder(data_dir, dataset, store)
 
 
 # Arrow arrays straight from numpy buffers: pa.array() would import pandas (a third
@@ -191,7 +165,7 @@ class PartitionedSink:
             names = []
             for index, temp in enumerate(partition.finished):
                 final = partition.folder / f"part-{part_id}-{index}.parquet"
-                os.replace(temp, final)
+                storage.replace(temp, final)
                 names.append(final.name)
                 published.append(final)
             for stale in partition.folder.glob(f"part-{part_id}-*.parquet"):
@@ -265,7 +239,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 def remove_stale_temporaries(data_dir: Path, store: str) -> int:
     """Deletes temporary parts left by collectors that died (their process is gone)."""
     removed = 0
-    for temp in data_dir.glob(f"*/store={store}/date=*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+    for temp in data_dir.glob(f"*/{storage.STORE_KEY}{store}/{storage.DATE_KEY}*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         pid = temp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             temp.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from footfall import storage
 from footfall.epochs import Epoch
 from footfall.errors import FootfallError
 
@@ -77,7 +78,7 @@ def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> b
             except FileExistsError:
                 return False
             return True
-        os.replace(tmp, path)
+        storage.replace(tmp, path)
         return True
     finally:
         tmp.unlink(missing_ok=True)

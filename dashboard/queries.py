@@ -30,11 +30,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from footfall import outputs, storage, suppression
 from footfall.config import NAME_PATTERN
 from footfall.errors import FootfallError
 
-MARTS = ("daily", "hourly", "dwell", "occupancy", "sensor_health")
-BUCKETS = ("<5m", "5-20m", "20-60m", "1-6h", "6h+")
+MARTS = tuple(outputs.MARTS)
+BUCKETS = outputs.DWELL.column("bucket").values
 COMPARISON_WEEKS = 4  # the same weekday of this many earlier weeks is the reference
 _HIVE = "hive_partitioning = true, hive_types = {'store': 'VARCHAR', 'date': 'DATE'}"
 # counts keep their nulls (suppressed) as pandas' nullable integers, not as objects
@@ -94,7 +95,7 @@ class Dwell:
 
 
 @dataclass
-class Capture:
+class CaptureRate:
     days: pd.DataFrame  # per date: totals
     store_days: pd.DataFrame  # per store and date: totals
     day_hours: pd.DataFrame  # per hour of the day
@@ -107,7 +108,7 @@ class Occupancy:
 
 
 @dataclass
-class Comparison:
+class StoresCompared:
     stores: pd.DataFrame  # per store over the range: totals and sensor coverage
     previous: pd.DataFrame  # per store over the previous period of the same length
 
@@ -122,44 +123,49 @@ class Sensors:
 
 # --- SQL -----------------------------------------------------------------------------------
 
+
+def _cache_table(mart: str) -> str:
+    """A mart's in-memory table: its columns as declared (footfall.outputs)."""
+    dataset = outputs.MARTS[mart]
+    columns = ", ".join(f"{c.name} {c.type.sql}" for c in (*dataset.partitions, *dataset.columns))
+    return f"create table {mart} ({columns})"
+
+
+# Counts are suppressed again with the k in force ($k), by the pipeline's own rule
+# (suppress() of pipeline/00_macros.sql, loaded into the connection): marts published
+# with a smaller k (or k = 1) must not show a count the configuration now hides; rates
+# and dwell that need a hidden count go too, and the row is flagged.
+def _resuppressed(mart: str, names: list[str] | None = None) -> str:
+    """The select list of a mart's columns (all, or these), suppressed with $k."""
+    dataset = outputs.MARTS[mart]
+    counts = [c.name for c in dataset.columns if c.suppressed]
+
+    def hidden(columns: Iterable[str]) -> str:
+        return " or ".join(f"is_suppressed({name}, $k)" for name in columns)
+
+    def expression(column: outputs.Column) -> str:
+        if column.suppressed:
+            return f"suppress({column.name}, $k) as {column.name}"
+        if column.hidden_with:
+            return f"case when {hidden(column.hidden_with)} then null else {column.name} end as {column.name}"
+        if column.name == outputs.SUPPRESSED:
+            return f"coalesce(suppressed or {hidden(counts)}, suppressed) as suppressed"
+        return column.name
+
+    return ", ".join(expression(c) for c in dataset.columns if names is None or c.name in names)
+
+
 CACHE_TABLES = {
-    "daily": """create table daily (store varchar, date date, visitors bigint, visits bigint, passersby bigint,
-        capture_rate double, dwell_p50_s double, dwell_p90_s double, suppressed boolean, estimated boolean)""",
-    "hourly": """create table hourly (store varchar, date date, hour integer, arrivals bigint, visitors bigint,
-        passersby bigint, capture_rate double, suppressed boolean)""",
-    "dwell": "create table dwell (store varchar, date date, bucket varchar, visits bigint, suppressed boolean)",
+    **{mart: _cache_table(mart) for mart in ("daily", "hourly", "dwell")},
     "sensor_health": """create table sensor_hours (store varchar, date date, sensor varchar, hour integer,
         minutes bigint, last_minute timestamptz)""",
 }
 
-
-# Counts are suppressed again with the k in force: marts published with a smaller k
-# (or k = 1) must not show a count the configuration now hides; rates and dwell that
-# need a hidden count go too.
-def _hide(column: str) -> str:
-    return f"case when {column} < $k then null else {column} end as {column}"
-
-
-def _hidden(*columns: str) -> str:
-    return " or ".join(f"{column} < $k" for column in columns)
-
-
 LOAD = {
-    "daily": f"""insert into daily by name
-        select store, date, {_hide("visitors")}, {_hide("visits")}, {_hide("passersby")},
-            case when {_hidden("visitors", "passersby")} then null else capture_rate end as capture_rate,
-            case when {_hidden("visits")} then null else dwell_p50_s end as dwell_p50_s,
-            case when {_hidden("visits")} then null else dwell_p90_s end as dwell_p90_s,
-            coalesce(suppressed or {_hidden("visitors", "visits", "passersby")}, suppressed) as suppressed, estimated
-        from read_parquet($files, {_HIVE})""",
-    "hourly": f"""insert into hourly by name
-        select store, date, hour, {_hide("arrivals")}, {_hide("visitors")}, {_hide("passersby")},
-            case when {_hidden("arrivals", "passersby")} then null else capture_rate end as capture_rate,
-            coalesce(suppressed or {_hidden("arrivals", "visitors", "passersby")}, suppressed) as suppressed
-        from read_parquet($files, {_HIVE})""",
-    "dwell": f"""insert into dwell by name
-        select store, date, bucket, {_hide("visits")}, coalesce(suppressed or visits < $k, suppressed) as suppressed
-        from read_parquet($files, {_HIVE})""",
+    **{
+        mart: f"insert into {mart} by name select store, date, {_resuppressed(mart)} from read_parquet($files, {_HIVE})"
+        for mart in ("daily", "hourly", "dwell")
+    },
     # minutes heard per sensor and local hour (the hour repeated when clocks go back is one bin)
     "sensor_health": f"""insert into sensor_hours by name
         select h.store, h.date, h.sensor, hour(timezone(z.zone, h.minute)) as hour,
@@ -278,7 +284,7 @@ where store in (select unnest($stores)) and date = $day
 order by store, hour"""
 
 OCCUPANCY = f"""
-select store, ts, {_hide("present")}, coalesce(suppressed or present < $k, suppressed) as suppressed
+select store, ts, {_resuppressed("occupancy", ["present", "suppressed"])}
 from read_parquet($files, {_HIVE})
 order by store, ts"""
 
@@ -347,6 +353,7 @@ class Marts:
         self._con.execute("set TimeZone = 'UTC'")
         # rows need no order until a query sorts them: reading many small files is 2-3x faster so
         self._con.execute("set preserve_insertion_order = false")
+        suppression.load_macros(self._con)
         for ddl in CACHE_TABLES.values():
             self._con.execute(ddl)
         self._partitions = {mart: _Partitions() for mart in CACHE_TABLES}
@@ -362,7 +369,11 @@ class Marts:
         name no store can have (the configuration's rule) is not one."""
         found: set[str] = set()
         for mart in MARTS:
-            found.update(name for name in _names(self.root / mart, "store=") if NAME_PATTERN.match(name))
+            found.update(
+                name
+                for name in storage.partition_values(self.root / mart, storage.STORE_KEY)
+                if NAME_PATTERN.match(name)
+            )
         return sorted(found)
 
     def date_bounds(self, stores: Iterable[str]) -> tuple[date, date] | None:
@@ -370,8 +381,8 @@ class Marts:
         days = [
             day
             for store in stores
-            for name in _names(self.root / "daily" / f"store={store}", "date=")
-            if (day := _parse_date(name)) is not None
+            for name in storage.partition_values(storage.store_folder(self.root, "daily", store), storage.DATE_KEY)
+            if (day := storage.parse_day(name)) is not None
         ]
         return (min(days), max(days)) if days else None
 
@@ -402,12 +413,12 @@ class Marts:
                 days=self._read(DAYS, {"stores": list(selection.stores), "dates": selection.dates()}),
             )
 
-    def capture(self, selection: Selection) -> Capture:
+    def capture_rate(self, selection: Selection) -> CaptureRate:
         with self._lock:
             self._ensure("daily", selection.stores, selection.dates())
             self._ensure("hourly", selection.stores, [selection.day])
             self._ensure("sensor_health", selection.stores, [selection.day])
-            return Capture(
+            return CaptureRate(
                 days=self._read(DAYS, {"stores": list(selection.stores), "dates": selection.dates()}),
                 store_days=self._read(STORE_DAYS, _range(selection)),
                 day_hours=self._read(DAY_HOURS, _day(selection)),
@@ -421,14 +432,14 @@ class Marts:
             bins = self._read_files(OCCUPANCY, files, ["store", "ts", "present", "suppressed"], {"k": self.k})
         return Occupancy(bins=bins, heard=heard)
 
-    def comparison(self, selection: Selection) -> Comparison:
+    def stores_compared(self, selection: Selection) -> StoresCompared:
         previous = selection.previous()
         with self._lock:
             self._ensure("daily", selection.stores, previous.dates() + selection.dates())
             self._ensure("sensor_health", selection.stores, selection.dates())
             stores = self._read(STORE_TOTALS, _range(selection))
             sensors = self._read(STORE_SENSOR_MINUTES, _range(selection))
-            return Comparison(
+            return StoresCompared(
                 stores=stores.merge(sensors, on="store", how="left"),
                 previous=self._read(STORE_TOTALS, _range(previous)),
             )
@@ -496,11 +507,11 @@ class Marts:
         return False
 
     def _files(self, mart: str, stores: Iterable[str], day: date) -> list[str]:
-        return [
-            file
-            for store in stores
-            for file in _parquet_files(f"{self.root}/{mart}/store={store}/date={day.isoformat()}")
-        ]
+        return [file for store in stores for file in self._published(mart, store, day)]
+
+    def _published(self, mart: str, store: str, day: date) -> list[str]:
+        folder = storage.partition_folder(str(self.root), mart, store, day)
+        return [f"{folder}/{name}" for name in storage.published_names(folder)]
 
     def _ensure(self, mart: str, stores: Iterable[str], dates: Iterable[date]) -> None:
         """Loads the store-days not yet held, or whose folder changed since (a new file
@@ -510,11 +521,10 @@ class Marts:
         changed: list[tuple[str, date]] = []
         stamps: dict[tuple[str, date], int | None] = {}
         for store in stores:
-            base = f"{self.root}/{mart}/store={store}/date="
             for day in dates:
                 key = (store, day)
                 try:
-                    stamp: int | None = os.stat(base + day.isoformat()).st_mtime_ns
+                    stamp: int | None = os.stat(storage.partition_folder(str(self.root), mart, store, day)).st_mtime_ns
                 except (FileNotFoundError, NotADirectoryError):
                     stamp = None
                 if held.get(key) != stamp:
@@ -532,12 +542,7 @@ class Marts:
             )
         finally:
             self._con.unregister("changed_partitions")
-        files = [
-            file
-            for key in changed
-            if stamps[key] is not None
-            for file in _parquet_files(f"{self.root}/{mart}/store={key[0]}/date={key[1].isoformat()}")
-        ]
+        files = [file for key in changed if stamps[key] is not None for file in self._published(mart, *key)]
         if files:
             self._load(mart, files)
         for key in changed:
@@ -550,7 +555,7 @@ class Marts:
     def _load(self, mart: str, files: list[str]) -> None:
         parameters: dict[str, object] = {}
         if mart == "sensor_health":
-            stores = sorted({_store_of(file) for file in files})
+            stores = sorted({storage.store_of(file) for file in files})
             parameters = {"zone_stores": stores, "zone_names": [self.zone_of(s) for s in stores]}
         else:
             parameters = {"k": self.k}
@@ -567,9 +572,9 @@ PAGE_QUERIES: dict[str, Callable[[Marts, Selection], object]] = {
     "Overview": Marts.overview,
     "Hourly": Marts.hourly,
     "Dwell": Marts.dwell,
-    "Capture rate": Marts.capture,
+    "Capture rate": Marts.capture_rate,
     "Occupancy": Marts.occupancy,
-    "Stores": Marts.comparison,
+    "Stores": Marts.stores_compared,
     "Sensor health": lambda marts, selection: marts.sensors(selection, selection.stores[0]),
 }
 
@@ -591,40 +596,11 @@ def _day(selection: Selection) -> dict[str, object]:
     return {"stores": list(selection.stores), "day": selection.day}
 
 
-def _names(folder: Path, prefix: str) -> list[str]:
-    """The values of the Hive partition folders `prefix=value` directly under folder."""
-    try:
-        entries = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [name.removeprefix(prefix) for name in entries if name.startswith(prefix)]
-
-
-def _parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _parquet_files(folder: str) -> list[str]:
-    """A partition's published parts (hidden and temporary files left out), as the pipeline lists them."""
-    try:
-        names = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(f"{folder}/{n}" for n in names if n.endswith(".parquet") and not n.startswith((".", "_")))
-
-
 def _mtime(file: str) -> int:
     try:
         return os.stat(file).st_mtime_ns
     except OSError:
         return -1
-
-
-def _store_of(file: str) -> str:
-    return next(part.removeprefix("store=") for part in file.split("/") if part.startswith("store="))
 
 
 def _day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
+from footfall import storage
 from footfall.config import Settings, load_settings
 from footfall.errors import FootfallError, without_addresses
 
@@ -138,7 +139,7 @@ def collect(
             reports.append(report)
             if report.error:
                 stderr.print(f"footfall: error: {report.error}", markup=False)
-    collect_summary.render(reports, stdout, _shown(settings.data_dir / "sightings" / f"store={store}"))
+    collect_summary.render(reports, stdout, _shown(storage.store_folder(settings.data_dir, "sightings", store)))
     if problems or any(report.failed for report in reports):
         raise typer.Exit(1)
 
@@ -198,7 +199,7 @@ def _collect_running(settings: Settings, store: str, sensor: str, force: bool, r
             report = collect_stream(collector, stream, policy, stop, log)
     if report.error:
         stderr.print(f"footfall: error: {report.error}", markup=False)
-    collect_summary.render([report], stdout, _shown(settings.data_dir / "sightings" / f"store={store}"))
+    collect_summary.render([report], stdout, _shown(storage.store_folder(settings.data_dir, "sightings", store)))
     if report.failed:
         raise typer.Exit(1)
 
@@ -278,7 +279,7 @@ def optout_add(
     data: DataOption = None,
 ) -> None:
     """Register devices whose owners asked not to be counted."""
-    from footfall.collector.optout import parse_mac
+    from footfall.addresses import parse_mac
 
     settings = load_settings(config, data)
     parsed = []

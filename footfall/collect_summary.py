@@ -8,12 +8,12 @@ from datetime import datetime
 from rich.console import Console
 from rich.markup import escape
 
-from footfall.collector.collect import FileReport
+from footfall.collector.capture_report import CaptureReport
 
 _STATUS_STYLE = {"ok": "green", "duplicate": "yellow", "failed": "bold red"}
 
 
-def render(reports: list[FileReport], console: Console, data_hint: str) -> None:
+def render(reports: list[CaptureReport], console: Console, data_hint: str) -> None:
     """A block of a few lines per capture, readable at any terminal width."""
     for report in reports:
         console.print(_heading(report), highlight=False)
@@ -23,11 +23,11 @@ def render(reports: list[FileReport], console: Console, data_hint: str) -> None:
             continue
         console.print(
             f"  frames {report.frames:,} · probe requests kept [bold]{report.kept:,}[/]"
-            f" · malformed {sum(report.malformed.values()):,} · devices (pseudonyms) {report.devices:,}",
+            f" · malformed {sum(report.parsed.malformed.values()):,} · devices (pseudonyms) {report.devices:,}",
             highlight=False,
         )
-        console.print(f"  skipped by kind: {_kinds(report.skipped)}", highlight=False)
-        console.print(f"  time span: {_span(report.first_ts, report.last_ts)}", highlight=False)
+        console.print(f"  skipped by kind: {_kinds(report.parsed.skipped)}", highlight=False)
+        console.print(f"  time span: {_span(report.span.first, report.span.last)}", highlight=False)
         for line in _notes(report):
             console.print(f"  {line}", highlight=False)
     if len(reports) > 1:
@@ -35,7 +35,7 @@ def render(reports: list[FileReport], console: Console, data_hint: str) -> None:
         console.print(
             f"[bold]{len(reports)} captures[/]: frames {sum(r.frames for r in reports):,} · "
             f"probe requests kept {sum(r.kept for r in reports):,} · "
-            f"malformed {sum(sum(r.malformed.values()) for r in reports):,}"
+            f"malformed {sum(sum(r.parsed.malformed.values()) for r in reports):,}"
             + (f" · [bold red]{failed} failed[/]" if failed else ""),
             highlight=False,
         )
@@ -49,8 +49,9 @@ def render(reports: list[FileReport], console: Console, data_hint: str) -> None:
         )
 
 
-def _heading(report: FileReport) -> str:
-    details = [d for d in (report.format, ", ".join(report.linktypes) or None, report.compression) if d]
+def _heading(report: CaptureReport) -> str:
+    parsed = report.parsed
+    details = [d for d in (parsed.format, ", ".join(parsed.linktypes) or None, report.compression) if d]
     kind = f" [dim]({' · '.join(details)})[/]" if details else ""
     return f"[bold]{escape(report.source)}[/]{kind} [{_STATUS_STYLE[report.status]}]{report.status}[/]"
 
@@ -85,18 +86,19 @@ def _days(days: list[str]) -> str:
     return days[0] if len(days) == 1 else f"{days[0]} … {days[-1]}"
 
 
-def _notes(report: FileReport) -> list[str]:
+def _notes(report: CaptureReport) -> list[str]:
     lines = []
     if report.error:
         lines.append(f"[red]error[/]: {escape(report.error.removeprefix(report.source + ': '))}")
     lines.extend(f"[yellow]warning[/]: {escape(w)}" for w in report.warnings)
     lines.extend(escape(note) for note in report.notes)
-    if report.probes_bad_ies:
-        lines.append(f"{report.probes_bad_ies:,} kept probe requests have a malformed element list")
-    if report.malformed:
-        lines.append("malformed: " + ", ".join(f"{count:,} {why}" for why, count in report.malformed.most_common()))
-    if report.opted_out:
-        lines.append(f"{report.opted_out:,} probe requests of opted-out devices dropped")
-    if report.equipment:
-        lines.append(f"{report.equipment:,} probe requests of the store's listed equipment dropped")
+    parsed, filtered = report.parsed, report.filtered
+    if parsed.probes_bad_ies:
+        lines.append(f"{parsed.probes_bad_ies:,} kept probe requests have a malformed element list")
+    if parsed.malformed:
+        lines.append("malformed: " + ", ".join(f"{count:,} {why}" for why, count in parsed.malformed.most_common()))
+    if filtered.opted_out:
+        lines.append(f"{filtered.opted_out:,} probe requests of opted-out devices dropped")
+    if filtered.equipment:
+        lines.append(f"{filtered.equipment:,} probe requests of the store's listed equipment dropped")
     return lines

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from footfall.addresses import parse_prefix
 from footfall.errors import ConfigError
 
 CONFIG_FILENAME = "footfall.toml"
@@ -97,8 +98,6 @@ class StoreSettings(_Section):
     @field_validator("equipment")
     @classmethod
     def _valid_equipment(cls, value: list[str]) -> list[str]:
-        from footfall.collector.equipment import parse_prefix
-
         for entry in value:
             parse_prefix(entry)
         return value

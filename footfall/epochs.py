@@ -21,6 +21,18 @@ import numpy as np
 EpochKind = Literal["hour", "day", "week"]
 
 QUARTER_US = 15 * 60 * 1_000_000
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_us(moment: datetime) -> int:
+    """An aware datetime as UTC microseconds, exactly (no float on the way)."""
+    delta = moment - _UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def utc_datetime(ts_us: int | None) -> datetime | None:
+    """UTC microseconds (as the parser gives them) as a datetime; None stays None."""
+    return None if ts_us is None else datetime.fromtimestamp(ts_us / 1e6, UTC)
 
 
 @dataclass(frozen=True)

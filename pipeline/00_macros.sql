@@ -12,6 +12,29 @@ create or replace temp macro bin_of(us, width) as us // width;
 create or replace temp macro timestamp_of(us) as cast(make_timestamp(us) as timestamptz);
 
 -- k-suppression of a mart count: below k (zero included) it becomes null and the
--- row's `suppressed` flag is set; k = 1 keeps every count, zeros too.
+-- row's `suppressed` flag is set; k = 1 keeps every count, zeros too. The one rule:
+-- the dashboard loads this file to suppress again with the k in force.
 create or replace temp macro is_suppressed(n, k) as k > 1 and n < k;
 create or replace temp macro suppress(n, k) as case when not is_suppressed(n, k) then n end;
+
+-- Time widths, in microseconds, and why they are what they are.
+
+-- Copies of one frame (the same probe heard on another channel, or by another sensor
+-- of the store) arrive within milliseconds of each other; 5 s is generous, and far
+-- shorter than a phone takes to use the same sequence number again (4096 frames on).
+create or replace temp macro fold_window_us() as 5 * 1000000;
+
+-- Copies are first gathered by a hash aggregation in buckets this wide (10 min):
+-- wide against the fold window, so that few frames fall near a bucket's edge (those
+-- are folded row by row).
+create or replace temp macro fold_bucket_us() as 10 * 60 * 1000000;
+
+-- Every time zone's offset from UTC is a whole number of quarter hours, so a UTC
+-- quarter hour lies in one local hour: local hours are made of quarters (the runner
+-- builds `local_quarters` at this width).
+create or replace temp macro quarter_us() as 15 * 60 * 1000000;
+
+-- The occupancy mart's bin: people present per 5 minutes (the runner builds
+-- `occupancy_bins` at this width); a visit counts in the bins whose midpoint it spans.
+create or replace temp macro occupancy_bin_us() as 5 * 60 * 1000000;
+create or replace temp macro half_bin_us() as occupancy_bin_us() // 2;

@@ -2,13 +2,13 @@
 -- (which visits crossing midnight need), with one row per transmitted frame.
 --
 -- The same frame heard on several channels or by several sensors of the store has
--- the same device and sequence number and arrives within 5 seconds (5000000 us) of
+-- the same device and sequence number and arrives within fold_window_us() (5 s) of
 -- its previous copy: the copies fold into the first hearing. Each copy's margin
 -- above the RSSI threshold of the sensor that heard it is kept (the best), so that
 -- per-sensor thresholds survive the folding. A signal above 0 dBm is a corrupt
 -- reading, and counts as no reading.
 --
--- Folding is a hash aggregation by (device, sequence number, 10-minute bucket),
+-- Folding is a hash aggregation by (device, sequence number, fold_bucket_us() bucket),
 -- which needs no sort. It is exact wherever a group's copies lie within the fold
 -- window and away from the bucket's edges; the few keys where that is unsure (a
 -- sequence number reused, copies near an edge) are folded row by row, in time order.
@@ -35,22 +35,22 @@ bucket_groups as (
         epoch,
         device,
         seq,
-        bin_of(ts_us, 600000000) as bucket,
+        bin_of(ts_us, fold_bucket_us()) as bucket,
         min(ts_us) as ts_us,
         max(ts_us) as last_us,
         max(rssi) as rssi,
         max(margin) as margin,
         bool_or(randomized) as randomized
     from heard
-    group by store, epoch, device, seq, bin_of(ts_us, 600000000)
+    group by store, epoch, device, seq, bin_of(ts_us, fold_bucket_us())
 ),
 
 unsure_keys as (
     select distinct store, device, seq
     from bucket_groups
-    where last_us - ts_us > 5000000
-        or ts_us - bucket * 600000000 <= 5000000
-        or (bucket + 1) * 600000000 - last_us <= 5000000
+    where last_us - ts_us > fold_window_us()
+        or ts_us - bucket * fold_bucket_us() <= fold_window_us()
+        or (bucket + 1) * fold_bucket_us() - last_us <= fold_window_us()
 ),
 
 sure_frames as (
@@ -70,7 +70,7 @@ unsure_copies as (
 numbered_copies as (
     select
         *,
-        sum(case when previous_us is null or ts_us - previous_us > 5000000 then 1 else 0 end) over (
+        sum(case when previous_us is null or ts_us - previous_us > fold_window_us() then 1 else 0 end) over (
             partition by store, device, seq order by ts_us rows between unbounded preceding and current row
         ) as frame_no
     from unsure_copies

@@ -14,7 +14,7 @@ people as (
         bool_or(class = 'visitor') as visited,
         bool_or(class = 'passerby') as passed,
         bool_or(estimated) as estimated
-    from classify
+    from visits
     group by store, date, device_key
 ),
 
@@ -36,7 +36,7 @@ visit_stats as (
         count(*) as visits,
         quantile_cont(dwell_s, 0.5) as dwell_p50_s,
         quantile_cont(dwell_s, 0.9) as dwell_p90_s
-    from classify
+    from visits
     where class = 'visitor'
     group by store, date
 ),

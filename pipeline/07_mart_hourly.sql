@@ -9,15 +9,15 @@ hours as (
         store,
         date,
         hour,
-        min(quarter) * 900000000 as start_us,
-        (max(quarter) + 1) * 900000000 as end_us
+        min(quarter) * quarter_us() as start_us,
+        (max(quarter) + 1) * quarter_us() as end_us
     from local_quarters
     group by store, date, hour
 ),
 
 visitor_days as (
     select store, date, device_key
-    from classify
+    from visits
     where class = 'visitor'
     group by store, date, device_key
 ),
@@ -28,7 +28,7 @@ timed_visits as (
         micros(c.first_seen) as first_us,
         micros(c.last_seen) as last_us,
         v.device_key is not null as visitor_that_day
-    from classify as c
+    from visits as c
     left join visitor_days as v on v.store = c.store and v.date = c.date and v.device_key = c.device_key
 ),
 

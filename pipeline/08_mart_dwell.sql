@@ -23,7 +23,7 @@ bucket_counts as (
         count(c.device_key) as visits
     from store_days as d
     cross join buckets as b
-    left join classify as c
+    left join visits as c
         on c.store = d.store
         and c.date = d.date
         and c.class = 'visitor'

@@ -12,10 +12,10 @@ visitor_visits as (
         store,
         date,
         -- first bin whose midpoint is at or after first_seen
-        (bin_of(micros(first_seen) - 150000001, 300000000) + 1) * 300000000 as enter_us,
+        (bin_of(micros(first_seen) - half_bin_us() - 1, occupancy_bin_us()) + 1) * occupancy_bin_us() as enter_us,
         -- the bin after the last one whose midpoint is at or before last_seen
-        (bin_of(micros(last_seen) - 150000000, 300000000) + 1) * 300000000 as leave_us
-    from classify
+        (bin_of(micros(last_seen) - half_bin_us(), occupancy_bin_us()) + 1) * occupancy_bin_us() as leave_us
+    from visits
     where class = 'visitor'
 ),
 

@@ -7,7 +7,7 @@ thresholds, the local calendar of each store-day), runs the steps of this folder
 order (each `NN_name.sql` creates the relation `name`; a `NN_name.py` step does so
 in Python), binds the parameters they name (`$k`), and writes the outputs:
 
-    DATA/visits/store=S/date=D/part-0.parquet           from 05_classify.sql
+    DATA/visits/store=S/date=D/part-0.parquet           from 05_visits.sql
     DATA/marts/<mart>/store=S/date=D/part-0.parquet      from 06..10_mart_<mart>.sql
 
 Each output partition is one file, replaced whole with a rename: re-running a
@@ -31,31 +31,15 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from footfall.collector.parquet_sink import SIGHTINGS_SCHEMA
+from footfall import outputs, storage, suppression
 from footfall.config import Settings, parse_opening_hours
 from footfall.errors import FootfallError
-from footfall.pipeline.store_days import (
-    INPUTS,
-    RunState,
-    StoreDay,
-    days_with_inputs,
-    input_files,
-    parquet_files,
-    partition,
-)
+from footfall.store_days import RunState, StoreDay, days_with_inputs, input_files
+from footfall.thresholds import visit_thresholds
 
-QUARTER_US = 900_000_000
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
-BIN_US = 300_000_000
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
-OUTPUTS = {
-    "classify": "visits",
-    "mart_daily": "marts/daily",
-    "mart_hourly": "marts/hourly",
-    "mart_dwell": "marts/dwell",
-    "mart_occupancy": "marts/occupancy",
-    "mart_sensor_health": "marts/sensor_health",
-}
+OUTPUTS = {d.relation: d.name for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 Progress = Callable[[str], None]
@@ -120,7 +104,7 @@ def steps() -> list[Step]:
 
 
 def macros() -> str:
-    return resources.files("footfall.pipeline").joinpath("00_macros.sql").read_text()
+    return suppression.macros()
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -224,8 +208,8 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
     con = duckdb.connect(config={"memory_limit": _memory_limit(), "temp_directory": str(temp_dir)})
     try:
         con.execute("set TimeZone = 'UTC'")
-        _register_inputs(con, settings, batch, inputs)
         con.execute(macros())
+        _register_inputs(con, settings, batch, inputs)
         for step in steps():
             if progress:
                 progress(f"{label}{step.name}")
@@ -237,16 +221,16 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
             sql = f"create temp {kind} {step.name} as\n{step.sql}"
             con.execute(sql, {name: _parameter(settings, name) for name in set(_PARAMETER.findall(step.sql))})
         daily = con.sql("select * from mart_daily order by store, date").to_arrow_table().to_pylist()
-        outputs = []
+        published = []
         for relation, dataset in OUTPUTS.items():
             if progress:
                 progress(f"{label}writing {dataset}")
-            outputs += _publish(con, relation, settings.data_dir, dataset, batch)
+            published += _publish(con, relation, settings.data_dir, dataset, batch)
     finally:
         con.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
     report.daily += daily
-    report.outputs += outputs
+    report.outputs += published
     report.done += batch
 
 
@@ -291,8 +275,8 @@ class _Inputs:
         """False, with one error per damaged file, when the day's own inputs are damaged;
         its neighbours still run, without the damaged file."""
         readable = True
-        for dataset in INPUTS:
-            for file in parquet_files(partition(self.data_dir, dataset, day.store, day.date)):
+        for dataset in outputs.COLLECTOR_DATASETS:
+            for file in storage.published_files(storage.partition(self.data_dir, dataset, day.store, day.date)):
                 problem = self.check(file)
                 if isinstance(problem, str):
                     where = f"store {day.store!r}, {day.date} not processed"
@@ -301,7 +285,7 @@ class _Inputs:
         return readable
 
     def rows(self, day: StoreDay) -> int:
-        files = parquet_files(partition(self.data_dir, "sightings", day.store, day.date))
+        files = storage.published_files(storage.partition(self.data_dir, "sightings", day.store, day.date))
         return sum(count for file in files if isinstance(count := self.check(file), int))
 
     def files(self, days: list[StoreDay], dataset: str) -> list[Path]:
@@ -336,17 +320,10 @@ LOCAL_QUARTERS = pa.schema(
     [("store", pa.string()), ("quarter", pa.int64()), ("date", pa.date32()), ("hour", pa.int32())]
 )
 OCCUPANCY_BINS = pa.schema([("store", pa.string()), ("date", pa.date32()), ("bin_us", pa.int64())])
-SIGHTING_COLUMNS = SIGHTINGS_SCHEMA.append(pa.field("store", pa.string())).append(pa.field("date", pa.date32()))
-HEARTBEAT_COLUMNS = pa.schema(
-    [
-        ("minute", pa.timestamp("us", tz="UTC")),
-        ("sensor", pa.string()),
-        ("frames", pa.int64()),
-        ("probes", pa.int64()),
-        ("store", pa.string()),
-        ("date", pa.date32()),
-    ]
-)
+# The collector's datasets as the steps read them (partition columns included), for
+# store-days that have none of them.
+SIGHTING_COLUMNS = outputs.SIGHTINGS.schema(partitions=True)
+HEARTBEAT_COLUMNS = outputs.HEARTBEATS.schema(partitions=True)
 
 
 def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _Inputs) -> None:
@@ -366,7 +343,8 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
     stores = sorted({day.store for day in targets})
     con.register("store_settings", _store_settings(settings, stores))
     con.register("sensor_thresholds", _sensor_thresholds(settings, stores))
-    days, quarters, bins = _calendar(settings, targets)
+    (widths,) = con.execute("select quarter_us(), occupancy_bin_us()").fetchall()  # as the steps use them
+    days, quarters, bins = _calendar(settings, targets, *widths)
     con.register("store_days", days)
     con.register("local_quarters", quarters)
     con.register("occupancy_bins", bins)
@@ -374,21 +352,15 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
 
 def _store_settings(settings: Settings, stores: list[str]) -> pa.Table:
     rows = []
-    defaults = settings.file.visits
     for store in stores:
-        own = settings.store(store)
-
-        def pick(key: str, own=own) -> float:
-            value = getattr(own, key)
-            return getattr(defaults, key) if value is None else value
-
+        own = visit_thresholds(settings, store)
         rows.append(
             {
                 "store": store,
-                "gap_us": round(pick("gap_min") * 60e6),
-                "min_dwell_us": round(pick("min_dwell_min") * 60e6),
-                "staff_us": round(pick("staff_daily_hours") * 3600e6),
-                "rssi_threshold_dbm": float(pick("rssi_threshold_dbm")),
+                "gap_us": round(own.gap_min * 60e6),
+                "min_dwell_us": round(own.min_dwell_min * 60e6),
+                "staff_us": round(own.staff_daily_hours * 3600e6),
+                "rssi_threshold_dbm": float(own.rssi_threshold_dbm),
             }
         )
     return pa.Table.from_pylist(rows, schema=STORE_SETTINGS)
@@ -404,9 +376,12 @@ def _sensor_thresholds(settings: Settings, stores: list[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SENSOR_THRESHOLDS)
 
 
-def _calendar(settings: Settings, targets: list[StoreDay]) -> tuple[pa.Table, pa.Table, pa.Table]:
+def _calendar(
+    settings: Settings, targets: list[StoreDay], quarter_us: int, bin_us: int
+) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Each store-day's local calendar in UTC microseconds: its bounds and opening
-    hours, the local date and hour of each of its quarter hours, and its 5-minute bins."""
+    hours, the local date and hour of each of its quarter hours, and its occupancy bins
+    (the widths of 00_macros.sql)."""
     days: list[dict] = []
     quarters: list[dict] = []
     bins: list[dict] = []
@@ -429,10 +404,10 @@ def _calendar(settings: Settings, targets: list[StoreDay]) -> tuple[pa.Table, pa
                 "open_end_us": open_end,
             }
         )
-        for quarter in range(start // QUARTER_US, end // QUARTER_US):
-            local = datetime.fromtimestamp(quarter * QUARTER_US / 1e6, zone)
+        for quarter in range(start // quarter_us, end // quarter_us):
+            local = datetime.fromtimestamp(quarter * quarter_us / 1e6, zone)
             quarters.append({"store": day.store, "quarter": quarter, "date": day.date, "hour": local.hour})
-        bins.extend({"store": day.store, "date": day.date, "bin_us": b} for b in range(start, end, BIN_US))
+        bins.extend({"store": day.store, "date": day.date, "bin_us": b} for b in range(start, end, bin_us))
     return (
         pa.Table.from_pylist(days, schema=STORE_DAYS),
         pa.Table.from_pylist(quarters, schema=LOCAL_QUARTERS),
@@ -460,16 +435,16 @@ def _publish(con, relation: str, data_dir: Path, dataset: str, targets: list[Sto
         )
         published = []
         for day in targets:
-            target = partition(data_dir, dataset, day.store, day.date)
-            written = sorted(partition(root, dataset, day.store, day.date).glob("*.parquet"))
+            target = storage.partition(data_dir, dataset, day.store, day.date)
+            written = sorted(storage.partition(root, dataset, day.store, day.date).glob("*.parquet"))
             if len(written) > 1:
                 raise FootfallError(f"{dataset}: {len(written)} files for one partition")
             if written:
                 target.mkdir(parents=True, exist_ok=True)
                 final = target / "part-0.parquet"
-                os.replace(written[0], final)
+                storage.replace(written[0], final)
                 published.append(final)
-            for old in parquet_files(target):
+            for old in storage.published_files(target):
                 if not written or old.name != "part-0.parquet":
                     old.unlink()
         return published

@@ -29,23 +29,27 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import struct
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 127)
-CHANNEL_FREQ = {1: 2412, 6: 2437, 11: 2462, 36: 5180, 44: 5220}
-
-# radiotap: flags, channel (freq, flags), dBm antenna signal, antenna
-_RT_PRESENT = (1 << 1) | (1 << 3) | (1 << 5) | (1 << 11)
-_RT = struct.Struct("<BBHIBxHHbB")  # version, pad, len, present, flags, pad, freq, chan flags, signal, antenna
-RT_LEN = _RT.size
+from radiotap_pcap import (
+    EXT_RATES,
+    RATES,
+    beacon,
+    channel_freq,
+    encode_elements,
+    oui_mac,
+    probe_request,
+    random_mac,
+    ssid_element,
+    write_pcap,
+    write_store_config,
+)
 
 # Element layouts of a few phone families (id, value); the SSID element is added per probe.
-_RATES = bytes([0x02, 0x04, 0x0B, 0x16, 0x0C, 0x12, 0x18, 0x24])
-_EXT_RATES = bytes([0x30, 0x48, 0x60, 0x6C])
+_RATES, _EXT_RATES = RATES, EXT_RATES
 MODELS: dict[str, list[tuple[int, bytes]]] = {
     "phone-a": [
         (1, _RATES),
@@ -141,16 +145,6 @@ class Person:
     probes: list[tuple[float, int]] = field(default_factory=list)  # (time, best rssi over sensors)
 
 
-def _oui_mac(rng: random.Random) -> bytes:
-    ouis = [b"\x00\x17\xf2", b"\xa4\x83\xe7", b"\x3c\x28\x6d", b"\xf0\x18\x98", b"\x8c\x85\x90", b"\xdc\xa6\x32"]
-    return rng.choice(ouis) + bytes(rng.randrange(256) for _ in range(3))
-
-
-def _random_mac(rng: random.Random) -> bytes:
-    first = (rng.randrange(256) & 0xFC) | 0x02  # unicast, locally administered
-    return bytes([first] + [rng.randrange(256) for _ in range(5)])
-
-
 class Generator:
     def __init__(self, spec: StoreSpec, seed: int) -> None:
         self.spec = spec
@@ -198,7 +192,7 @@ class Generator:
         model = "laptop" if role == "fixed" else self._phone_model()
         ssid = f"HomeNet-{rng.randrange(10**6):06d}" if rng.random() < spec.directed_share else None
         person = Person(len(self.people), role, model, kind, {s: level() for s in spec.sensors}, intervals, ssid)
-        person.mac = _oui_mac(rng) if kind == "global" else _random_mac(rng)
+        person.mac = oui_mac(rng) if kind == "global" else random_mac(rng)
         person.seq = rng.randrange(4096)
         self.people.append(person)
 
@@ -206,7 +200,7 @@ class Generator:
     def frames(self) -> dict[str, list[tuple[float, bytes]]]:
         spec, rng = self.spec, self.rng
         out: dict[str, list[tuple[float, bytes]]] = {s: [] for s in spec.sensors}
-        freq = CHANNEL_FREQ.get(spec.channel, 2437)
+        freq = channel_freq(spec.channel)
         low, high = spec.burst_every_min_s, spec.burst_every_max_s
         probes = 0
         for person in self.people:
@@ -227,7 +221,7 @@ class Generator:
     def _burst(self, person: Person, t: float, freq: int, out: dict) -> int:
         spec, rng = self.spec, self.rng
         if person.mac_kind != "global":
-            person.mac = _random_mac(rng)
+            person.mac = random_mac(rng)
             if person.mac_kind == "ios":
                 person.seq = rng.randrange(4096)
         ssids = [b""] + ([person.ssid.encode()] if person.ssid else [])
@@ -251,24 +245,17 @@ class Generator:
         return sent
 
     def _probe(self, person: Person, ssid: bytes, rssi: int, freq: int) -> bytes:
-        radiotap = _RT.pack(0, 0, RT_LEN, _RT_PRESENT, 0, freq, 0x00A0, rssi, 0)
-        header = b"\x40\x00\x00\x00" + b"\xff" * 6 + person.mac + b"\xff" * 6 + struct.pack("<H", person.seq << 4)
-        elements = bytes([0, len(ssid)]) + ssid
-        for element_id, value in _layout(person.model):
-            elements += bytes([element_id, len(value)]) + value
-        return radiotap + header + elements
+        body = ssid_element(ssid) + encode_elements(_layout(person.model))
+        return probe_request(person.mac, person.seq, body, rssi, freq)
 
     def _beacons(self, count: int, freq: int, out: dict) -> None:
         rng = self.rng
-        aps = [_oui_mac(rng) for _ in range(8)]
+        aps = [oui_mac(rng) for _ in range(8)]
         for _ in range(count):
             when = rng.uniform(self.day_start, self.day_start + 86400)
-            ap = rng.choice(aps)
-            radiotap = _RT.pack(0, 0, RT_LEN, _RT_PRESENT, 0, freq, 0x00A0, rng.randint(-90, -40), 0)
-            header = b"\x80\x00\x00\x00" + b"\xff" * 6 + ap + ap + b"\x00\x00"
-            body = bytes(8) + b"\x64\x00\x11\x04" + bytes([0, 6]) + b"shopap" + bytes([1, 8]) + _RATES
+            frame = beacon(rng.choice(aps), b"shopap", rng.randint(-90, -40), freq)
             for sensor in out:
-                out[sensor].append((when, radiotap + header + body))
+                out[sensor].append((when, frame))
 
     # --- ground truth ---------------------------------------------------------
     def truth(self) -> dict:
@@ -358,38 +345,6 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (pos - low)
 
 
-def write_pcap(path: Path, frames: list[tuple[float, bytes]]) -> None:
-    record = struct.Struct("<IIII")
-    with open(path, "wb") as out:
-        out.write(PCAP_HEADER)
-        chunk = []
-        for when, frame in frames:
-            micros = round(when * 1e6)
-            chunk.append(record.pack(micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)))
-            chunk.append(frame)
-            if len(chunk) >= 20000:
-                out.write(b"".join(chunk))
-                chunk.clear()
-        out.write(b"".join(chunk))
-
-
-def write_config(path: Path, spec: StoreSpec) -> None:
-    sensors = "".join(f"\n[stores.{spec.store}.sensors.{s}]\n" for s in spec.sensors)
-    path.write_text(
-        f"""# written by synthetic_store.py
-[visits]
-gap_min = {spec.gap_min}
-min_dwell_min = {spec.min_dwell_min}
-rssi_threshold_dbm = {spec.rssi_threshold_dbm}
-staff_daily_hours = {spec.staff_daily_hours}
-
-[stores.{spec.store}]
-timezone = "{spec.timezone}"
-opening_hours = "{spec.opening}-{spec.closing}"
-{sensors}"""
-    )
-
-
 def generate(out_dir: Path, spec: StoreSpec, seed: int = 1) -> dict:
     """Writes the captures, truth.json and footfall.toml; returns the truth."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -399,7 +354,7 @@ def generate(out_dir: Path, spec: StoreSpec, seed: int = 1) -> dict:
         write_pcap(out_dir / f"{sensor}.pcap", frames)
     truth = generator.truth()
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1))
-    write_config(out_dir / "footfall.toml", spec)
+    write_store_config(out_dir / "footfall.toml", spec, spec.opening, spec.closing, "synthetic_store.py")
     return truth
 
 

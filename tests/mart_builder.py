@@ -1,8 +1,8 @@
 """Writes marts as the pipeline publishes them (same layout, same column types), from
 true counts the tests choose, suppressing below k as the pipeline does: a count
 below k (zero included) is null and the row's `suppressed` flag is set, and so is a
-rate or a dwell derived from it. test_dashboard_app checks these schemas against the
-files the real pipeline writes, so the two cannot drift apart."""
+rate or a dwell derived from it. The schemas are the declared ones (footfall.outputs),
+which test_outputs checks against the files the real pipeline writes."""
 
 from __future__ import annotations
 
@@ -12,44 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-UTC_US = pa.timestamp("us", tz="UTC")
-SCHEMAS = {
-    "daily": pa.schema(
-        [
-            ("visitors", pa.int64()),
-            ("visits", pa.int64()),
-            ("passersby", pa.int64()),
-            ("capture_rate", pa.float64()),
-            ("dwell_p50_s", pa.float64()),
-            ("dwell_p90_s", pa.float64()),
-            ("suppressed", pa.bool_()),
-            ("estimated", pa.bool_()),
-        ]
-    ),
-    "hourly": pa.schema(
-        [
-            ("hour", pa.int32()),
-            ("arrivals", pa.int64()),
-            ("visitors", pa.int64()),
-            ("passersby", pa.int64()),
-            ("capture_rate", pa.float64()),
-            ("suppressed", pa.bool_()),
-        ]
-    ),
-    "dwell": pa.schema([("bucket", pa.string()), ("visits", pa.int64()), ("suppressed", pa.bool_())]),
-    "occupancy": pa.schema(
-        [("ts", UTC_US), ("present", pa.float64()), ("suppressed", pa.bool_()), ("estimated", pa.bool_())]
-    ),
-    "sensor_health": pa.schema(
-        [
-            ("sensor", pa.string()),
-            ("minute", UTC_US),
-            ("frames", pa.float64()),
-            ("probes", pa.float64()),
-            ("suppressed", pa.bool_()),
-        ]
-    ),
-}
+from footfall import outputs, storage
+
+SCHEMAS = {name: mart.schema() for name, mart in outputs.MARTS.items()}  # as the pipeline writes them
 
 
 def hidden(n: int, k: int) -> bool:
@@ -88,7 +53,7 @@ def hourly_row(hour: int, arrivals: int, visitors: int, passersby: int, k: int) 
 
 def write(data_dir: Path, mart: str, store: str, day: date, rows: list[dict]) -> Path:
     """One partition file, as the runner publishes it (store and date only in the path)."""
-    folder = data_dir / "marts" / mart / f"store={store}" / f"date={day.isoformat()}"
+    folder = storage.partition(data_dir, outputs.MARTS[mart].name, store, day)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "part-0.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS[mart]), path)

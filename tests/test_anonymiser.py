@@ -23,7 +23,9 @@ from footfall.collector.salts import SaltStore
 from footfall.epochs import StoreCalendar
 
 from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
-from conftest import SHARED_CAPTURES, read_sightings, run_footfall, tshark_probes
+from capture_files import SHARED_CAPTURES
+from footfall_command import read_sightings, run_footfall
+from reference_dissectors import tshark_probes
 
 
 def _reference(key: bytes, message: bytes) -> int:
@@ -154,7 +156,7 @@ def test_optout_through_the_command(workspace: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["3c:5a:10:20:30:40", "3C-5A-10-20-30-40", "3c5a.1020.3040", "3c5a10203040"])
 def test_address_spellings(text: str) -> None:
-    from footfall.collector.optout import parse_mac
+    from footfall.addresses import parse_mac
 
     assert parse_mac(text) == bytes.fromhex("3c5a10203040")
 

@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from capture_builder import Probe, Record, dot11_probe, radiotap, write_pcap
-from conftest import CONTRACT_COLUMNS, SHARED_CAPTURES, read_sightings, real_captures, run_footfall, tshark_probes
+from capture_files import CONTRACT_COLUMNS, SHARED_CAPTURES, real_captures
+from footfall_command import read_sightings, run_footfall
+from reference_dissectors import tshark_probes
 
 BRNO_SMALL = SHARED_CAPTURES / "brno" / "position_1_2023-04-16.pcap"
 EXTHDR = SHARED_CAPTURES / "formats" / "tcpdump_ieee802.11_exthdr.pcap"

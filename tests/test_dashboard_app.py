@@ -25,7 +25,8 @@ from footfall.config import load_settings
 from footfall.pipeline import runner
 
 import mart_builder as mb
-from conftest import Collected, run_footfall
+from conftest import Collected
+from footfall_command import run_footfall
 
 APP = str(Path(footfall.dashboard.__file__).with_name("app.py"))
 D = date(2024, 5, 17)  # a Friday: the day looked at
@@ -317,6 +318,17 @@ def test_marts_published_with_another_k(
     assert thursday["Visitors"][0] == visitors  # 2 visitors on D-1
     assert thursday["Visits"][0] == visitors  # and 4 visits
     assert thursday["Passers-by"][0] == f"{true_daily('south', D - timedelta(days=1))['passersby']:,}"
+
+
+def test_with_k_1_a_true_zero_reads_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """k = 1 suppresses nothing (the pipeline's rule, 00_macros.sql): the zero visits of
+    the "<5m" bucket and of a closed hour are published as 0 and read 0, never
+    "suppressed" (the dashboard's own `< k` rule hid them)."""
+    use_scenario(tmp_path, monkeypatch, 1)
+    dwell = table(open_page("dwell", stores=["south"]), "length of stay", "visits (range)").set_index("length of stay")
+    assert DWELL["south"][0] == 0 and dwell.loc["<5m", "visits (range)"] == "0"
+    hourly = table(open_page("hourly", stores=["south"]), "hour", "arrivals").set_index("hour")
+    assert true_hourly("south", D, 6)[0] == 0 and hourly.loc[f"06:00{DASH}07:00", "arrivals"] == "0", "sensor up"
 
 
 def test_a_day_without_marts_is_no_data_not_zero(scenario: int) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import FOOTFALL, Collected, run_footfall
+from conftest import Collected
+from footfall_command import FOOTFALL, run_footfall
 
 PAGES = ["", "hourly", "dwell", "capture_rate", "occupancy", "stores", "sensor_health", "privacy"]
 START_TIMEOUT_S = 90

@@ -27,7 +27,7 @@ from capture_builder import (
     write_pcap,
     write_pcapng,
 )
-from conftest import SHARED_CAPTURES
+from capture_files import SHARED_CAPTURES
 
 PROBES = [
     Probe(

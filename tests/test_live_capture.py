@@ -32,7 +32,7 @@ from footfall.config import load_settings
 from footfall.errors import CaptureError, FootfallError
 
 from capture_builder import midnight_capture
-from conftest import run_footfall
+from footfall_command import run_footfall
 
 START_US = 1_715_722_800_000_000  # 2024-05-14 21:40 UTC, 23:40 in Prague
 PLAN = "1,6,11/0.5s"

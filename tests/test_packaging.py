@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_CAPTURES
+from capture_files import REPO, SHARED_CAPTURES
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,11 @@ def test_wheel_holds_every_part(wheel: Path) -> None:
     for source in tracked.stdout.split():
         if source.endswith((".sql", ".py")):
             assert f"footfall/{source}" in names, f"{source} is not shipped"
+    listed = subprocess.run(["git", "ls-files", "footfall/privacy/templates"], cwd=REPO, capture_output=True, text=True)
+    templates = listed.stdout.split()
+    assert templates, "the notice's wording ships as templates"
+    for source in templates:
+        assert source in names, f"{source} is not shipped"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "footfall = footfall.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

@@ -12,7 +12,7 @@ from footfall.collector.capture_sources import CaptureSource
 from footfall.collector.collect import Collector
 from footfall.config import load_settings
 
-from conftest import CONTRACT_COLUMNS, SHARED_CAPTURES
+from capture_files import CONTRACT_COLUMNS, SHARED_CAPTURES
 
 CAPTURE = SHARED_CAPTURES / "brno" / "position_1_2024-03-15.pcap"
 
@@ -73,7 +73,7 @@ def test_recollecting_with_force_replaces_the_parts(tmp_path: Path) -> None:
 
 def test_heartbeats_count_every_frame_per_minute(tmp_path: Path) -> None:
     """The sensor's heartbeat from a capture with beacons around the probes, against tshark."""
-    from conftest import tshark_fields
+    from reference_dissectors import tshark_fields
 
     capture = SHARED_CAPTURES / "formats" / "iot_indoor_location_irt_test.pcapng"
     _collect(tmp_path / "data", capture)

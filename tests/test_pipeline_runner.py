@@ -8,10 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_pipeline_rules import DAY, config, local, outputs, seen, write
 
 from footfall.config import load_settings
 from footfall.pipeline import runner
+
+from sightings_builder import DAY, config, local, outputs, seen, write
 
 
 def _week(tmp_path: Path) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_footfall
+from footfall_command import run_footfall
 from synthetic_store import StoreSpec, generate
 
 

@@ -19,7 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from test_privacy_invariant import _macs_and_ssids
 
-from conftest import SAMPLE_CAPTURES, SHARED_CAPTURES, Collected, run_footfall
+from capture_files import SAMPLE_CAPTURES, SHARED_CAPTURES
+from conftest import Collected
+from footfall_command import run_footfall
 
 DEMO_CAPTURE = SAMPLE_CAPTURES / "brno_position_1_2024-03-15.pcap.gz"
 

@@ -12,7 +12,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SHARED_CAPTURES, Collected, run_footfall, tshark_fields
+from capture_files import SHARED_CAPTURES
+from conftest import Collected
+from footfall_command import run_footfall
+from reference_dissectors import tshark_fields
 from synthetic_store import StoreSpec, generate
 
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import SAMPLE_CAPTURES, run_footfall
+from footfall.privacy.report_model import PrivacyReport
+
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
 
 CONFIG = """
 [privacy]
@@ -39,7 +42,9 @@ timezone = "America/New_York"
 def _report(workspace: Path) -> dict:
     run = run_footfall("privacy", "report", "--format", "json", cwd=workspace)
     assert run.returncode == 0, run.output
-    return json.loads(run.stdout)
+    report = json.loads(run.stdout)
+    PrivacyReport.model_validate(report)  # what it prints is what the model (and its schema in docs/) says
+    return report
 
 
 def test_report_shows_the_configuration_in_force(workspace: Path) -> None:

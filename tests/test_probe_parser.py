@@ -25,7 +25,8 @@ from capture_builder import (
     write_pcap,
     write_pcapng,
 )
-from conftest import SHARED_CAPTURES, RefProbe, parsed_probes, real_captures, scapy_probes, tshark_probes
+from capture_files import SHARED_CAPTURES, real_captures
+from reference_dissectors import RefProbe, parsed_probes, scapy_probes, tshark_probes
 
 BASE_US = 1_700_000_000_123_456
 

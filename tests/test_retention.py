@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Collected, run_footfall
+from conftest import Collected
+from footfall_command import run_footfall
 
 DATASETS = ["sightings", "heartbeats", "visits", "marts/daily", "marts/hourly"]
 TIER = {"sightings": "sightings", "heartbeats": "sightings", "visits": "visits"}

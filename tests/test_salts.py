@@ -96,7 +96,8 @@ def test_destruction_overwrites_before_unlinking(tmp_path: Path, monkeypatch) ->
 
 
 def test_collect_destroys_expired_salts_and_keeps_current_ones(workspace: Path) -> None:
-    from conftest import SHARED_CAPTURES, run_footfall
+    from capture_files import SHARED_CAPTURES
+    from footfall_command import run_footfall
 
     old = SaltStore(workspace / "secrets", GRACE)
     old.salt("lab", PRAGUE.epoch_of("2020-01-01"), now=_at("2020-01-01 12:00"))

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_privacy_invariant import _macs_and_ssids, assert_nothing_leaks
 
-from conftest import FOOTFALL, SHARED_CAPTURES, run_footfall
+from capture_files import SHARED_CAPTURES
+from footfall_command import FOOTFALL, run_footfall
 from synthetic_store import StoreSpec, generate
 
 BRNO = SHARED_CAPTURES / "brno" / "position_1_2022-10-25.pcap"

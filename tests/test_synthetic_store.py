@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from conftest import parsed_probes
+from reference_dissectors import parsed_probes
 from synthetic_store import StoreSpec, generate
 
 

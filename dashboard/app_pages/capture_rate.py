@@ -8,7 +8,7 @@ from footfall.dashboard import charts, display, figures, view
 
 current, selection = view.require_data()
 k = current.k
-data = view.guard(lambda: current.marts.capture(selection))
+data = view.guard(lambda: current.marts.capture_rate(selection))
 days = data.days.set_index("date")
 day_row = days.loc[selection.day] if selection.day in days.index else None
 

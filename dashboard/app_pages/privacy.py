@@ -12,7 +12,7 @@ REFRESH_S = 60  # the report walks every partition folder: seconds on years of m
 
 
 @st.cache_data(ttl=REFRESH_S, show_spinner="Reading the privacy state (configuration, salts, folder listings)…")
-def privacy_report(data_dir: str, config_file: str | None, config_changed: float | None) -> dict:
+def privacy_report(data_dir: str, config_file: str | None, config_changed: float | None) -> report.PrivacyReport:
     """build_report for the configuration in force, at most REFRESH_S old (keyed by the
     configuration file's mtime, so an edited file is read again at once)."""
     return report.build_report(current.settings)
@@ -25,27 +25,27 @@ built = privacy_report(
     str(source) if source else None,
     source.stat().st_mtime if source and source.exists() else None,
 )
-settings, state = built["settings"], built["state"]
+settings, state = built.settings, built.state
 
 st.title("Privacy")
 st.caption(
-    f"The settings in force, from {built['config_file'] or 'the defaults (no configuration file)'}: the same "
+    f"The settings in force, from {built.config_file or 'the defaults (no configuration file)'}: the same "
     "configuration the collector and the pipeline use. `footfall privacy report` prints this report; "
-    f"`footfall privacy audit` checks every output. As of {built['generated_at']} (refreshed every minute)."
+    f"`footfall privacy audit` checks every output. As of {built.generated_at} (refreshed every minute)."
 )
 
-retention = settings["retention_days"]
-optout = settings["optout"]["entries"]
-last = state["last_destruction"]
+retention = settings.retention_days
+optout = settings.optout.entries
+last = state.last_destruction
 first, second = st.columns(4), st.columns(4)
-first[0].metric("k: smallest published count", settings["k"], help="Every count below k is suppressed.")
-first[1].metric("Salt epoch", settings["epoch"], help="How long one salt links a device (store's local time).")
-grace = wording.hours(settings["salt_grace_hours"])
-first[2].metric("Salts alive", state["salts_alive"], help=f"Destroyed {grace} after their epoch and their last use.")
+first[0].metric("k: smallest published count", settings.k, help="Every count below k is suppressed.")
+first[1].metric("Salt epoch", settings.epoch, help="How long one salt links a device (store's local time).")
+grace = wording.hours(settings.salt_grace_hours)
+first[2].metric("Salts alive", state.salts_alive, help=f"Destroyed {grace} after their epoch and their last use.")
 first[3].metric("Opt-out entries", "unreadable" if optout is None else optout)
 for column, tier in zip(second[:3], ("sightings", "visits", "marts"), strict=True):
-    column.metric(f"Retention: {tier}", wording.days(retention[tier]))
-second[3].metric("Last salt destruction", last["destroyed_at"][:10] if last else "never")
+    column.metric(f"Retention: {tier}", wording.days(getattr(retention, tier)))
+second[3].metric("Last salt destruction", last.destroyed_at[:10] if last else "never")
 
 st.markdown(report.render_markdown(built))
 st.download_button(

@@ -8,7 +8,7 @@ from footfall.dashboard import charts, display, figures, view
 
 current, selection = view.require_data()
 k = current.k
-data = view.guard(lambda: current.marts.comparison(selection))
+data = view.guard(lambda: current.marts.stores_compared(selection))
 
 st.title("Stores compared")
 st.caption(view.scope(current, selection))

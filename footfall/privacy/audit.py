@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from footfall import outputs, suppression
 from footfall.config import Settings
 from footfall.errors import FootfallError, without_addresses
 from footfall.privacy import inventory, permissions, records
@@ -56,15 +57,9 @@ RULES = {
 
 CHUNK_BYTES = 4 << 20
 OVERLAP = 256  # bytes repeated between chunks, so a value cut by a chunk edge is still seen
-# The counts of the known marts (some are stored as doubles). In a mart not listed
-# here, every integer column but a calendar dimension is taken for a count.
-MART_COUNTS = {
-    "daily": {"visitors", "visits", "passersby"},
-    "hourly": {"arrivals", "visitors", "passersby"},
-    "dwell": {"visits"},
-    "occupancy": {"present"},
-    "sensor_health": {"frames", "probes"},
-}
+# The counts of the declared marts (some are stored as doubles). In a mart not declared,
+# every integer column but a calendar dimension is taken for a count.
+MART_COUNTS = {name: set(mart.counts()) for name, mart in outputs.MARTS.items()}
 MART_DIMENSIONS = frozenset({"hour", "weekday", "week", "month", "year"})
 
 
@@ -250,8 +245,8 @@ class _Scanner:
                     found += self._values(leaf, kind)
                 elif kind == "int64" and self.matcher.knows_captures:
                     found += self._integers(leaf)
-                if is_count and k > 1:
-                    below_k += pc.sum(pc.less(leaf, k)).as_py() or 0
+                if is_count:
+                    below_k += suppression.below_k(leaf, k)
         self._report(found, path, name, "the column's values")
         if below_k:
             self._add(BELOW_K, path, name, f"{below_k} cell(s) below k = {k} not suppressed")
@@ -325,13 +320,14 @@ def _retention(settings: Settings, now: datetime) -> list[Finding]:
     ages = inventory.Ages(settings, now)
     for partition in inventory.partitions(settings.data_dir):
         if partition.names and ages.expired(partition):
-            days = inventory.retention_days(settings, partition.tier)
+            tier = outputs.tier_of(partition.dataset)
+            days = inventory.retention_days(settings, tier)
             found.append(
                 Finding(
                     RETENTION,
                     partition.path,
                     None,
-                    f"{partition.dataset} of {partition.date} is kept {days} day(s) ({partition.tier}): "
+                    f"{partition.dataset} of {partition.date} is kept {days} day(s) ({tier}): "
                     "`footfall retention` deletes it",
                 )
             )

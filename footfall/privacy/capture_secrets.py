@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from footfall import storage
 from footfall.errors import CaptureError
 
 # Addresses that name nobody.
@@ -26,7 +27,7 @@ NOBODY = {b"\xff" * 6, b"\x00" * 6}
 # SSIDs shorter than this turn up inside any text by chance ("home", "wifi" are kept).
 MIN_SSID_BYTES = 4
 
-_COMPRESSED: dict[bytes, Callable[..., Any]] = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+_OPENERS: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 # control frames that carry a transmitter address (addr2) besides the receiver's
 _CONTROL_WITH_TA = {4, 5, 8, 9, 10, 11, 14, 15}
 # management frames with an SSID element: subtype -> offset of the elements in the body
@@ -76,10 +77,8 @@ def read_captures(paths: list[Path]) -> CaptureSecrets:
 def _open(path: Path) -> BinaryIO:
     with open(path, "rb") as probe:
         head = probe.read(6)
-    for magic, opener in _COMPRESSED.items():
-        if head.startswith(magic):
-            return cast(BinaryIO, opener(path, "rb"))
-    return open(path, "rb")
+    opener = _OPENERS.get(storage.compression_of(head) or "", open)
+    return cast(BinaryIO, opener(path, "rb"))
 
 
 def _frames(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:

@@ -10,60 +10,15 @@ see a day whose inputs changed.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from footfall import storage
 from footfall.collector.ingest_ledger import IngestLedger
 from footfall.config import Settings, StoreSettings
-
-TIERS = ("sightings", "visits", "marts")
-COLLECTOR_DATASETS = ("sightings", "heartbeats")
-HIDDEN = (".", "_")
-Day = date  # the Partition field `date` shadows the type inside the class
-
-
-@dataclass(frozen=True)
-class Partition:
-    dataset: str  # "sightings", "heartbeats", "visits" or "marts/<name>"
-    store: str
-    date: date
-    folder: str  # a string, not a Path: a year of 100 stores makes 180,000 of these
-    names: tuple[str, ...]  # its files
-
-    @property
-    def path(self) -> Path:
-        return Path(self.folder)
-
-    @property
-    def files(self) -> tuple[Path, ...]:
-        return tuple(Path(self.folder, name) for name in self.names)
-
-    @property
-    def tier(self) -> str:
-        return tier_of(self.dataset)
-
-    def age_date(self, collected: dict[str, datetime], zone: ZoneInfo) -> Day:
-        """The day its retention counts from: its own date, or the local day footfall
-        last collected data of that date into the store when that is later (from the
-        ingest ledger: an import of last year's captures is kept for the full
-        retention after the import, like data collected live). File times are not
-        trusted: a copy renews them; a partition footfall never collected ages from its
-        date."""
-        when = collected.get(self.date.isoformat())
-        if when is None:
-            return self.date
-        return max(self.date, when.astimezone(zone).date())
-
-
-def tier_of(dataset: str) -> str:
-    if dataset in COLLECTOR_DATASETS:
-        return "sightings"
-    if dataset == "visits":
-        return "visits"
-    return "marts"
+from footfall.outputs import COLLECTOR_DATASETS, tier_of
+from footfall.storage import Partition
 
 
 def datasets(data_dir: Path) -> list[str]:
@@ -71,46 +26,36 @@ def datasets(data_dir: Path) -> list[str]:
     found = [name for name in (*COLLECTOR_DATASETS, "visits") if (data_dir / name).is_dir()]
     marts = data_dir / "marts"
     if marts.is_dir():
-        found += [f"marts/{p.name}" for p in sorted(marts.iterdir()) if p.is_dir() and not p.name.startswith(HIDDEN)]
+        found += [
+            f"marts/{p.name}" for p in sorted(marts.iterdir()) if p.is_dir() and not p.name.startswith(storage.HIDDEN)
+        ]
     return found
 
 
 def partitions(data_dir: Path, dataset: str | None = None) -> list[Partition]:
     """Every `store=S/date=D` folder of the datasets (hidden and temporary files are
-    not counted as the partition's files, but stay in its folder). os.scandir and
-    strings, not pathlib: a year of 100 stores is 180,000 folders, and the file types
-    come with the listing instead of a stat each."""
-    found = []
-    for name in [dataset] if dataset else datasets(data_dir):
-        for store_dir in _subfolders(data_dir / name, "store="):
-            store = store_dir.name.removeprefix("store=")
-            for day_dir in _subfolders(store_dir.path, "date="):
-                try:
-                    day = date.fromisoformat(day_dir.name.removeprefix("date="))
-                except ValueError:
-                    continue
-                with os.scandir(day_dir.path) as entries:
-                    files = tuple(sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file()))
-                found.append(Partition(name, store, day, day_dir.path, files))
-    return found
+    not counted as the partition's files, but stay in its folder)."""
+    names = [dataset] if dataset else datasets(data_dir)
+    return [found for name in names for found in storage.partitions(data_dir, name)]
 
 
-def _subfolders(folder: Path | str, prefix: str) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as entries:
-            return sorted((e for e in entries if e.name.startswith(prefix) and e.is_dir()), key=lambda e: e.name)
-    except FileNotFoundError:
-        return []
+def age_date(partition: Partition, collected: dict[str, datetime], zone: ZoneInfo) -> date:
+    """The day its retention counts from: its own date, or the local day footfall
+    last collected data of that date into the store when that is later (from the
+    ingest ledger: an import of last year's captures is kept for the full
+    retention after the import, like data collected live). File times are not
+    trusted: a copy renews them; a partition footfall never collected ages from its
+    date."""
+    when = collected.get(partition.date.isoformat())
+    if when is None:
+        return partition.date
+    return max(partition.date, when.astimezone(zone).date())
 
 
 def stores(settings: Settings) -> list[str]:
     """The configured stores and every store with data on disk."""
-    on_disk = {
-        folder.name.removeprefix("store=")
-        for name in datasets(settings.data_dir)
-        for folder in (settings.data_dir / name).glob("store=*")
-        if folder.is_dir()
-    }
+    folders = [settings.data_dir / name for name in datasets(settings.data_dir)]
+    on_disk = {store for folder in folders for store in storage.partition_values(folder, storage.STORE_KEY)}
     return sorted(set(settings.file.stores) | on_disk)
 
 
@@ -130,13 +75,13 @@ class Ages:
         self._stores: dict[str, tuple[date, ZoneInfo, dict[str, datetime]]] = {}
 
     def expired(self, partition: Partition) -> bool:
-        days = retention_days(self._settings, partition.tier)
+        days = retention_days(self._settings, tier_of(partition.dataset))
         if days == 0:
             return False
         today, zone, collected = self._store(partition.store)
         if (today - partition.date).days <= days:
             return False  # young by its own date: no need for its provenance
-        return (today - partition.age_date(collected, zone)).days > days
+        return (today - age_date(partition, collected, zone)).days > days
 
     def _store(self, store: str) -> tuple[date, ZoneInfo, dict[str, datetime]]:
         if store not in self._stores:

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from footfall import storage
+
 FOLDER = "_privacy"
 LAST_AUDIT = "last_audit.json"
 LAST_RETENTION = "last_retention.json"
@@ -35,12 +37,7 @@ def read(data_dir: Path, name: str) -> dict[str, Any] | None:
 
 def write(data_dir: Path, name: str, record: dict[str, Any]) -> Path:
     """Replaces the record atomically (a reader sees the old one or the new one)."""
-    target = folder(data_dir) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    os.replace(temp, target)
-    return target
+    return storage.write_atomically(folder(data_dir) / name, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def append_log(data_dir: Path, lines: list[dict[str, Any]]) -> Path:

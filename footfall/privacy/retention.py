@@ -22,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from footfall import storage
 from footfall.collector.salts import SaltState, SaltStore
 from footfall.config import Settings
-from footfall.pipeline.store_days import RunState, StoreDay
+from footfall.outputs import COLLECTOR_DATASETS
 from footfall.privacy import inventory, records
-from footfall.privacy.inventory import Partition
+from footfall.storage import Partition
+from footfall.store_days import RunState, StoreDay
 
 TRASH = "trash"
 
@@ -98,7 +100,7 @@ def delete_partition(data_dir: Path, folder: Path) -> None:
     trash.mkdir(parents=True, exist_ok=True)
     _empty_trash(trash)  # what an interrupted run left
     target = trash / f"{os.getpid()}-{secrets.token_hex(4)}"
-    os.rename(folder, target)
+    storage.replace(folder, target)
     shutil.rmtree(target)
     store_dir = folder.parent
     if not any(store_dir.iterdir()):
@@ -110,28 +112,18 @@ def _empty_trash(trash: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _up_to_date_neighbours(settings: Settings, partitions: list[Partition]) -> dict[StoreDay, str]:
-    """The store-days whose pipeline inputs lose a partition and that were up to
-    date: their settings digest, to record them again after the deletion."""
-    from footfall.pipeline.runner import settings_digest
-
+def _up_to_date_neighbours(settings: Settings, partitions: list[Partition]) -> list[StoreDay]:
+    """The store-days whose pipeline inputs lose a partition and that were run on the
+    inputs they have now: to record them again after the deletion."""
     state = RunState(settings.data_dir)
-    digests: dict[str, str] = {}
-    found = {}
-    for partition in partitions:
-        if partition.dataset not in inventory.COLLECTOR_DATASETS:
-            continue
-        for shift in (-1, 0, 1):
-            day = StoreDay(partition.store, partition.date + timedelta(days=shift))
-            if day in found:
-                continue
-            digest = digests.setdefault(day.store, settings_digest(settings, day.store))
-            if not state.changed(day, state.fingerprint(day, digest)):
-                found[day] = digest
-    return found
+    days = {
+        neighbour
+        for partition in partitions
+        if partition.dataset in COLLECTOR_DATASETS
+        for neighbour in StoreDay(partition.store, partition.date).neighbourhood()
+    }
+    return [day for day in sorted(days) if state.inputs_unchanged(day)]
 
 
-def _still_up_to_date(settings: Settings, days: dict[StoreDay, str]) -> None:
-    if days:
-        state = RunState(settings.data_dir)
-        state.record({day: state.fingerprint(day, digest) for day, digest in days.items()})
+def _still_up_to_date(settings: Settings, days: list[StoreDay]) -> None:
+    RunState(settings.data_dir).record_inputs(days)

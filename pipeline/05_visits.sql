@@ -1,4 +1,4 @@
--- Classify each visit:
+-- Visits, classed (the `visits` dataset):
 --   staff      the device was present longer than the daily limit that day (its
 --              visits' dwell summed), or inside the store (a signal at or above a
 --              sensor's threshold) for longer than a visit gap while it was closed
@@ -14,7 +14,7 @@ with_opening_hours as (
         v.*,
         d.open_start_us,
         d.open_end_us
-    from visits as v
+    from unclassified_visits as v
     join store_days as d on d.store = v.store and d.date = v.date
 ),
 

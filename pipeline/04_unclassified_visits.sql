@@ -1,7 +1,7 @@
--- Visits: a device's sightings, split wherever it was unseen for longer than the
+-- Unclassified visits: a device's sightings, split wherever it was unseen for longer than the
 -- store's visit gap (a gap of exactly gap_min does not split). Dwell is last seen
 -- minus first seen. A visit belongs to the store's local day on which it started;
--- only visits starting on a store-day at hand are kept.
+-- only visits starting on a store-day at hand are kept. Step 05 classes them.
 --
 -- The sightings are first gathered into buckets as wide as the gap (a hash
 -- aggregation): inside a bucket no two sightings can be more than a gap apart, so
@@ -71,7 +71,7 @@ final as (
         v.peak_margin,
         v.estimated
     from visits as v
-    join local_quarters as q on q.store = v.store and q.quarter = bin_of(v.first_us, 900000000)
+    join local_quarters as q on q.store = v.store and q.quarter = bin_of(v.first_us, quarter_us())
 )
 
 select * from final
