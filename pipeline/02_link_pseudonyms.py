@@ -11,15 +11,15 @@ phone that explains it best, or to a new phone, all scans of the epoch at once.
 The output maps every pseudonym of a store-epoch to a `device_key` (the first
 pseudonym of its phone) and says whether that phone was `followed` (its identity
 rests on a fixed address or on sequence numbers that run on) or guessed from
-layout, timing and level; `people` is how many people the phone stands for (1 for
-a followed phone; for a guessed one, the multiplicity the tracker was measured to
-have in this store-epoch, see tracking/counting.py) and `people_error` its
-standard error. Only pseudonymous sightings of one store-epoch are used: nothing here
+layout, timing and level, and gives its `family` (its layout, or the layout its own
+is a second layout of). How many people a guessed phone's visits stand for is
+weighed later, from its scans (05_visits.sql). Only pseudonymous sightings of one store-epoch are used: nothing here
 can link across epochs or stores, or to an address.
 
-`PSEUDONYMS_SQL` and `resolve_store_epoch` are the step's two halves, so that an
-engine other than DuckDB runs the same query and calls the same function per store
-and epoch.
+The step follows the runner's protocol for Python steps: `SOURCE_SQL` (a query over
+earlier relations, in the pipeline's SQL dialect), `GROUP_BY`, `apply_group` (one
+call per group) and `SCHEMA` (its output), so that any engine runs the same query and
+calls the same function per store and epoch.
 """
 
 from __future__ import annotations
@@ -31,22 +31,21 @@ import pyarrow as pa
 
 from footfall.pipeline.tracking import Pseudonyms, StoreRules, resolve
 
-LINKS_SCHEMA = pa.schema(
+SCHEMA = pa.schema(
     [
         ("store", pa.string()),
         ("epoch", pa.string()),
         ("device", pa.int64()),
         ("device_key", pa.int64()),
         ("followed", pa.bool_()),
-        ("people", pa.float64()),
-        ("people_error", pa.float64()),
+        ("family", pa.int64()),
     ]
 )
 
 # One row per pseudonym and receiver (a sensor on a channel: levels on different
 # channels or sensors are not comparable), straight from the sightings: these figures
 # are the same before and after folding duplicates, so the fold is not computed twice.
-PSEUDONYMS_SQL = """
+SOURCE_SQL = """
 select
     s.store,
     s.epoch,
@@ -60,9 +59,7 @@ select
     bool_or(s.randomized) as randomized,
     max(case when s.rssi <= 0 then s.rssi end) as peak_rssi,
     max(case when s.rssi <= 0 then s.rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) end) as margin,
-    min(st.gap_us) as gap_us,
-    min(st.min_dwell_us) as min_dwell_us,
-    min(st.staff_us) as staff_us
+    min(st.gap_us) as gap_us
 from sightings as s
 join store_settings as st on st.store = s.store
 left join sensor_thresholds as t on t.store = s.store and t.sensor = s.sensor
@@ -71,10 +68,13 @@ order by s.store, s.epoch, s.device, receiver
 """
 
 
-def resolve_store_epoch(rows: pa.Table) -> pa.Table:
-    """The links of one store-epoch, from its rows of PSEUDONYMS_SQL."""
+GROUP_BY = ("store", "epoch")
+
+
+def apply_group(rows: pa.Table) -> pa.Table:
+    """The links of one store-epoch, from its rows of SOURCE_SQL."""
     if rows.num_rows == 0:
-        return LINKS_SCHEMA.empty_table()
+        return SCHEMA.empty_table()
     col = {name: rows.column(name).to_numpy(zero_copy_only=False) for name in rows.column_names}
     devices, first_row, inverse = np.unique(col["device"], return_index=True, return_inverse=True)
     receivers, receiver_of = np.unique(col["receiver"].astype(str), return_inverse=True)
@@ -100,9 +100,7 @@ def resolve_store_epoch(rows: pa.Table) -> pa.Table:
         margin=margin,
         rssi=level,
     ).take(order)
-    rules = StoreRules(int(col["gap_us"][0]), int(col["min_dwell_us"][0]), int(col["staff_us"][0]))
-    resolved = resolve(pseudonyms, rules)
-    guessed = ~resolved.followed
+    resolved = resolve(pseudonyms, StoreRules(int(col["gap_us"][0])))
     device = devices[order]
     first_of_phone = np.full(resolved.phone.max() + 1, -1, np.int64)
     first_of_phone[resolved.phone[::-1]] = np.arange(len(device))[::-1]  # pseudonyms are in time order
@@ -113,41 +111,46 @@ def resolve_store_epoch(rows: pa.Table) -> pa.Table:
             "device": pa.array(device, pa.int64()),
             "device_key": pa.array(device[first_of_phone[resolved.phone]], pa.int64()),
             "followed": pa.array(resolved.followed, pa.bool_()),
-            "people": pa.array(np.where(guessed, resolved.multiplicity.people, 1.0), pa.float64()),
-            "people_error": pa.array(np.where(guessed, resolved.multiplicity.error, 0.0), pa.float64()),
+            "family": pa.array(resolved.family, pa.int64()),
         },
-        schema=LINKS_SCHEMA,
+        schema=SCHEMA,
     )
 
 
 def _floats(values) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], np.float64) if values.dtype == object else values.astype(np.float64)
+    return (
+        np.array([np.nan if v is None else v for v in values], np.float64)
+        if values.dtype == object
+        else values.astype(np.float64)
+    )
 
 
 def _at_extreme(group: np.ndarray, key: np.ndarray, value: np.ndarray, groups: int, earliest: bool) -> np.ndarray:
     order = np.lexsort((key, group))
-    pick = order[np.r_[np.flatnonzero(np.diff(group[order])), len(order) - 1]] if not earliest else order[
-        np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]
-    ]
+    pick = (
+        order[np.r_[np.flatnonzero(np.diff(group[order])), len(order) - 1]]
+        if not earliest
+        else order[np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]]
+    )
     out = np.zeros(groups, np.int64)
     out[group[pick]] = value[pick].astype(np.int64)
     return out
 
 
 def links(rows: pa.Table) -> pa.Table:
-    """Every store-epoch of PSEUDONYMS_SQL's rows (sorted by store and epoch)."""
+    """Every store-epoch of SOURCE_SQL's rows (sorted by store and epoch)."""
     if rows.num_rows == 0:
-        return LINKS_SCHEMA.empty_table()
+        return SCHEMA.empty_table()
     store = rows.column("store").to_numpy(zero_copy_only=False)
     epoch = rows.column("epoch").to_numpy(zero_copy_only=False)
     bounds = np.flatnonzero(np.r_[True, (store[1:] != store[:-1]) | (epoch[1:] != epoch[:-1]), True])
-    parts = [resolve_store_epoch(rows.slice(a, b - a)) for a, b in itertools.pairwise(bounds)]
+    parts = [apply_group(rows.slice(a, b - a)) for a, b in itertools.pairwise(bounds)]
     return pa.concat_tables(parts)
 
 
 def run(con) -> None:
     """The step: reads the sightings, creates `link_pseudonyms` (every pseudonym)."""
-    result = links(con.sql(PSEUDONYMS_SQL).to_arrow_table())
+    result = links(con.sql(SOURCE_SQL).to_arrow_table())
     con.register("link_pseudonyms_result", result)
     con.execute("create temp table link_pseudonyms as select * from link_pseudonyms_result")
     con.unregister("link_pseudonyms_result")

@@ -1,6 +1,6 @@
 """Which pseudonyms are one phone, and how many people the phones stand for.
 
-A store-epoch's pseudonyms (one per address the sensors heard) become phones in five
+A store-epoch's pseudonyms (one per address the sensors heard) become phones in four
 steps, each a module of this package:
 
 * `scans`: addresses that live for hours are devices of their own; short-lived ones
@@ -15,10 +15,6 @@ steps, each a module of this package:
   and a cost for starting a new phone;
 * `stitching`: phones present for hours whose track breaks (a staff break) are
   joined again;
-* `counting`: how many people the phones that cannot be followed stand for: the same
-  tracker run blind (sequence numbers hidden) on the phones that can be followed
-  measures how much it merges at this store's density, and that correction, with its
-  spread, is applied to the others.
 
 Only pseudonymous data of one store and epoch enters: nothing here can link across
 epochs or stores, or reach an address.

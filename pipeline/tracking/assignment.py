@@ -22,7 +22,16 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from footfall.pipeline.tracking.evidence import GAP_BINS, GAP_MIN_S, LEVEL_BINS, STEP_BIN, STEP_SPAN, Habits, step
+from footfall.pipeline.tracking.evidence import (
+    GAP_BINS,
+    GAP_MIN_S,
+    LEVEL_BINS,
+    STEP_BIN,
+    STEP_SPAN,
+    Habits,
+    per_layout,
+    step,
+)
 from footfall.pipeline.tracking.scans import S_US, SEQ_MODULO, Scans
 
 CANDIDATES = 16  # successors kept per scan (and predecessors per scan): the cheapest
@@ -74,9 +83,7 @@ def _silence_density(gap: np.ndarray, habits: Habits, gap_us: int) -> np.ndarray
 def _sequence_ratio(scans: Scans, i, j, gap, continuity: dict[int, float], steps) -> np.ndarray:
     """Likelihood ratio of the sequence step: one phone (whose numbers run on with
     the layout's share) against two unrelated phones (a uniform step)."""
-    share = np.array([continuity.get(int(v), 0.0) for v in scans.layout[i]]) if len(i) else np.zeros(0)
-    if scans.blind is not None:
-        share = np.where(scans.blind[i] | scans.blind[j], 0.0, share)
+    share = per_layout(continuity, scans.layout)[i]
     d = step(scans.seq_last[i], scans.seq_first[j])
     tail = 64 + TAIL_STEP_PER_S * gap
     within = (d >= 1) & (d <= tail)

@@ -17,7 +17,8 @@ import numpy as np
 from footfall.pipeline.tracking.scans import S_US, SEQ_MODULO, Scans
 
 NEAR_STEP = 96  # a scan continues another's sequence number by at most this many frames (1..NEAR_STEP)
-CONTINUITY_MAX = 0.995
+CHANCE_OFFSETS = (1024, 2048, 3072)  # steps this far off are chance: their share is what chance gives
+CONTINUITY_MAX = 0.9995
 STEP_BIN = 8
 STEP_SPAN = 512
 LEVEL_BINS = np.arange(-100.0, -15.0, 5.0)
@@ -42,7 +43,9 @@ class Habits:
     steps: np.ndarray | None = None  # density of the sequence step over STEP_BIN bins
 
 
-def pairs_within(first_us: np.ndarray, last_us: np.ndarray, group: np.ndarray, reach_us: int) -> tuple[np.ndarray, np.ndarray]:
+def pairs_within(
+    first_us: np.ndarray, last_us: np.ndarray, group: np.ndarray, reach_us: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j) of one group with j starting GAP_MIN_S to reach_us after i ends."""
     order = np.lexsort((first_us, group))
     g, f, last = group[order], first_us[order].astype(np.float64), last_us[order]
@@ -65,34 +68,50 @@ def step(seq_from: np.ndarray, seq_to: np.ndarray) -> np.ndarray:
 def layout_continuity(first_us, last_us, seq_first, seq_last, layout) -> dict[int, float]:
     """Per layout, the share of its phones whose sequence numbers run on across
     addresses: the share of its addresses that continue a predecessor's number
-    (step 1..NEAR_STEP within ten minutes), above those continuing a number half the
-    sequence space away (chance), scaled by that share among this store's most
+    (step 1..NEAR_STEP within ten minutes), above those continuing a number a quarter,
+    half or three quarters of the sequence space away (chance), scaled by that share among this store's most
     continuous layouts (not every address has a predecessor in range)."""
     i, j = pairs_within(first_us, last_us, layout, 600 * S_US)
     d = step(seq_last[i], seq_first[j])
-    near = (d >= 1) & (d <= NEAR_STEP)
-    far = ((d - SEQ_MODULO // 2) % SEQ_MODULO >= 1) & ((d - SEQ_MODULO // 2) % SEQ_MODULO <= NEAR_STEP)
+    values, of, totals = np.unique(layout, return_inverse=True, return_counts=True)
+    hit = _share_with(j, (d >= 1) & (d <= NEAR_STEP), of, len(values))
+    chance = np.mean([_share_with(j, _far(d, offset), of, len(values)) for offset in CHANCE_OFFSETS], axis=0)
     raw = {}
-    for value in np.unique(layout):
-        total = int((layout == value).sum())
-        if total < 5:
-            continue
-        mine = layout[j] == value
-        hit = len(np.unique(j[near & mine])) / total
-        chance = len(np.unique(j[far & mine])) / total
-        spread = math.sqrt((hit * (1 - hit) + chance * (1 - chance)) / total)
-        if hit - chance > 3 * spread:
-            raw[int(value)] = (hit - chance) / max(1 - chance, 1e-9)
+    for value, total, h, c in zip(
+        values.tolist(), totals.tolist(), hit / np.maximum(totals, 1), chance / np.maximum(totals, 1), strict=True
+    ):
+        spread = math.sqrt((h * (1 - h) + c * (1 - c)) / total)
+        if total >= 5 and h - c > 3 * spread:
+            raw[int(value)] = (h - c) / max(1 - c, 1e-9)
     if not raw:
         return {}
     reference = max(float(np.quantile(list(raw.values()), 0.9)), 0.5)
     return {value: min(CONTINUITY_MAX, share / reference) for value, share in raw.items()}
 
 
+def per_layout(values: dict[int, float], layout: np.ndarray) -> np.ndarray:
+    """A layout's value for every element of `layout` (0 for a layout without one)."""
+    known, of = np.unique(layout, return_inverse=True)
+    return np.array([values.get(int(v), 0.0) for v in known], np.float64)[of.ravel()]
+
+
+def _share_with(j: np.ndarray, flagged: np.ndarray, group_of: np.ndarray, groups: int) -> np.ndarray:
+    """Per group: how many items j have at least one flagged pair."""
+    return np.bincount(group_of[np.unique(j[flagged])], minlength=groups).astype(np.float64)
+
+
+def _far(d: np.ndarray, offset: int) -> np.ndarray:
+    """Steps in a window as wide as the near one, `offset` numbers away: chance."""
+    shifted = (d - offset) % SEQ_MODULO
+    return (shifted >= 1) & (shifted <= NEAR_STEP)
+
+
 def continuity_along(scans: Scans, track: np.ndarray, prior: dict[int, float]) -> dict[int, float]:
     """The same share, now read along the tracks: of a layout's steps from one scan to
     the next of its phone (within five minutes), those that continue the number,
-    above chance."""
+    above chance. It may raise the share seen in the addresses, never lower it: a
+    track that merged two phones breaks their numbers, and a lower share would let
+    the next pass merge more."""
     order = np.lexsort((scans.first_us, track))
     same = track[order][1:] == track[order][:-1]
     gap = (scans.first_us[order][1:] - scans.last_us[order][:-1]) / S_US
@@ -105,19 +124,20 @@ def continuity_along(scans: Scans, track: np.ndarray, prior: dict[int, float]) -
     for value in np.unique(layout[considered]):
         mine = considered & (layout == value)
         if mine.sum() >= 5:
-            shares[int(value)] = float(np.clip((continues[mine].mean() - chance) / (1 - chance), 0.0, CONTINUITY_MAX))
+            along = float(np.clip((continues[mine].mean() - chance) / (1 - chance), 0.0, CONTINUITY_MAX))
+            shares[int(value)] = max(shares.get(int(value), 0.0), along)
     return shares
 
 
 def step_profile(scans: Scans, i: np.ndarray, j: np.ndarray) -> np.ndarray | None:
     """Density of the sequence step from one scan to a phone's next heard scan,
     learnt from pairs of one family at most a minute apart, as the excess over the
-    steps half the sequence space away (chance)."""
+    steps a quarter, half or three quarters of the sequence space away (chance)."""
     gap = (scans.first_us[j] - scans.last_us[i]) / S_US
     d = step(scans.seq_last[i], scans.seq_first[j])[gap <= 60]
     bins = np.arange(0, STEP_SPAN + STEP_BIN, STEP_BIN)
     counts, _ = np.histogram(d, bins=bins)
-    chance, _ = np.histogram((d - SEQ_MODULO // 2) % SEQ_MODULO, bins=bins)
+    chance = np.mean([np.histogram((d - offset) % SEQ_MODULO, bins=bins)[0] for offset in CHANCE_OFFSETS], axis=0)
     excess = np.convolve(np.maximum(counts - chance.mean(), 0.0), np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
     if excess.sum() < 20:
         return None
@@ -131,7 +151,7 @@ def level_noise(scans: Scans, i, j, continuity: dict[int, float], pseudonym_rssi
     readings within a single scan (reflections, another channel's gain)."""
     gap = (scans.first_us[j] - scans.last_us[i]) / S_US
     d = step(scans.seq_last[i], scans.seq_first[j])
-    shares = np.array([continuity.get(int(v), 0.0) for v in scans.layout[i]]) if len(i) else np.zeros(0)
+    shares = per_layout(continuity, scans.layout)[i]
     sure = (d >= 1) & (d <= 80) & (shares > 0.8) & (gap <= 300)
     noise, drift = Habits.noise_db, Habits.drift_db2_per_s
     if sure.sum() >= 30:
@@ -160,7 +180,7 @@ def within_scan_spread(rssi: np.ndarray, scan_of: np.ndarray) -> float:
 
 def habits_of_followed(scans: Scans, track: np.ndarray, continuity: dict[int, float], base: Habits) -> Habits:
     """Stay, silence and arrival level, read off the tracks of continuous layouts."""
-    followed = np.array([continuity.get(int(v), 0.0) >= 0.8 for v in scans.layout])
+    followed = per_layout(continuity, scans.layout) >= 0.8
     order = np.lexsort((scans.first_us, track))
     t = track[order]
     has_next = np.r_[t[1:] == t[:-1], False]

@@ -6,10 +6,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from footfall.pipeline.tracking import assignment, counting, evidence, scans, stitching
-from footfall.pipeline.tracking.counting import Multiplicity, VisitRules
+from footfall.pipeline.tracking import assignment, evidence, scans, stitching
 from footfall.pipeline.tracking.evidence import NEAR_STEP, Habits
-from footfall.pipeline.tracking.scans import S_US, Pseudonyms
+from footfall.pipeline.tracking.scans import Pseudonyms
 
 PASSES = 3  # assignments: the first with guessed arrival rates and habits, then with learnt ones
 FOLLOWED_SHARE = 0.8  # of a phone's steps that continue its sequence number: followed, not guessed
@@ -18,8 +17,6 @@ FOLLOWED_SHARE = 0.8  # of a phone's steps that continue its sequence number: fo
 @dataclass(frozen=True)
 class StoreRules:
     gap_us: int  # the store's visit gap: the longest silence within one visit
-    min_dwell_us: int = 5 * 60 * S_US
-    staff_us: int = 6 * 3600 * S_US
 
 
 @dataclass(frozen=True)
@@ -27,11 +24,11 @@ class Resolved:
     """Per pseudonym: its phone (an index within the store-epoch) and whether that
     phone was followed (a fixed address, or sequence numbers that run on) rather than
     guessed from layout, timing and level. `unheard_us` is how much of a visit the
-    `multiplicity` is how many people an unfollowed phone stands for (counting)."""
+    `family` is the pseudonym's layout, or the layout its own is a second layout of."""
 
     phone: np.ndarray
     followed: np.ndarray
-    multiplicity: Multiplicity = Multiplicity()
+    family: np.ndarray  # per pseudonym: its layout, or the layout its own is a second layout of
 
 
 def resolve(p: Pseudonyms, rules: StoreRules) -> Resolved:
@@ -40,33 +37,33 @@ def resolve(p: Pseudonyms, rules: StoreRules) -> Resolved:
     followed = np.ones(n, bool)
     linkable = scans.rotating(p)
     if not linkable.any():
-        return Resolved(phone, followed)
+        return Resolved(phone, followed, p.layout.copy())
     idx = np.flatnonzero(linkable)
     continuity = evidence.layout_continuity(
         p.first_us[idx], p.last_us[idx], p.seq_first[idx], p.seq_last[idx], p.layout[idx]
     )
     runs_on = {layout for layout, share in continuity.items() if share >= 0.5}
     scan_of, by_layout = scans.group_scans(p, linkable, p.layout, runs_on)
-    family_of = scans.sibling_families(by_layout)
+    first_tracking = _Tracker(by_layout, p, scan_of, continuity, rules).run()
+    family_of = scans.sibling_families(by_layout, first_tracking)
     family = np.array([family_of.get(int(v), int(v)) for v in p.layout], np.int64)
     scan_of, s = scans.group_scans(p, linkable, family, runs_on)
     tracker = _Tracker(s, p, scan_of, continuity, rules)
     track = tracker.run()
     followed_track = _followed(s, track, tracker.continuity)
-    hidden = counting.hidden_half(s, track, followed_track)
-    blind = tracker.rerun(counting.without_sequence(s, hidden))
-    visit_rules = VisitRules(rules.gap_us, rules.min_dwell_us, rules.staff_us)
     members = np.flatnonzero(scan_of >= 0)
     phone[members] = n + track[scan_of[members]]
     followed[members] = followed_track[track[scan_of[members]]]
     _, phone = np.unique(phone, return_inverse=True)
-    return Resolved(phone.astype(np.int64), followed, counting.multiplicity(s, track, blind, hidden, visit_rules))
+    return Resolved(phone.astype(np.int64), followed, family)
 
 
 class _Tracker:
     """The assignment passes over one store-epoch's scans, learning as it goes."""
 
-    def __init__(self, s: scans.Scans, p: Pseudonyms, scan_of: np.ndarray, continuity: dict[int, float], rules: StoreRules):
+    def __init__(
+        self, s: scans.Scans, p: Pseudonyms, scan_of: np.ndarray, continuity: dict[int, float], rules: StoreRules
+    ):
         self.rules = rules
         self.i, self.j = evidence.pairs_within(s.first_us, s.last_us, s.family, rules.gap_us)
         noise, drift = evidence.level_noise(s, self.i, self.j, continuity, p.rssi, scan_of)
@@ -83,15 +80,6 @@ class _Tracker:
             self.continuity = evidence.continuity_along(s, track, self.continuity)
             blank = replace(self.habits, stay=None, gap_density=None, arrival_level=None)
             self.habits = evidence.habits_of_followed(s, track, self.continuity, blank)
-        return stitching.stitch(s, track)
-
-    def rerun(self, s: scans.Scans) -> np.ndarray:
-        """The same tracker (what it learnt kept) over scans with some blinded."""
-        starts = None
-        track = np.zeros(len(s), np.int64)
-        for _ in range(PASSES - 1):
-            track = self._pass(s, starts)
-            starts = assignment.first_scans(s, track)
         return stitching.stitch(s, track)
 
     def _pass(self, s: scans.Scans, starts) -> np.ndarray:
@@ -112,5 +100,5 @@ def _followed(s: scans.Scans, track: np.ndarray, continuity: dict[int, float]) -
     kept = np.bincount(t[1:][continues], minlength=tracks)
     layout = np.zeros(tracks, np.int64)
     layout[track] = s.layout
-    by_layout = np.array([continuity.get(int(v), 0.0) >= FOLLOWED_SHARE for v in layout])
+    by_layout = evidence.per_layout(continuity, layout) >= FOLLOWED_SHARE
     return np.where(steps >= 2, kept >= FOLLOWED_SHARE * np.maximum(steps, 1), by_layout)

@@ -26,6 +26,7 @@ SIBLING_WINDOW_US = 60 * S_US
 SIBLING_SHARE = 0.8
 SIBLING_LEVEL_DB = 8.0
 RIVAL_SHARE = 0.5
+SIBLING_RARITY = 0.5  # a second layout is the exception: at most half as many scans as the first
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,6 @@ class Scans:
     family: np.ndarray
     margin: np.ndarray
     rssi: np.ndarray
-    blind: np.ndarray | None = None  # scans whose sequence numbers are to be ignored
 
     def __len__(self) -> int:
         return len(self.first_us)
@@ -102,51 +102,74 @@ def rotating(p: Pseudonyms) -> np.ndarray:
     return short & (p.randomized | bit_is_scrambled(p))
 
 
-def sibling_families(scans: Scans) -> dict[int, int]:
-    """The family (a layout standing for its siblings) of each layout of `scans`.
+def sibling_families(scans: Scans, track: np.ndarray) -> dict[int, int]:
+    """The family (a layout standing for its siblings) of each layout of `scans`,
+    given a first tracking of each layout on its own (`track` per scan).
 
     Phones sometimes probe with a second element layout (another set of extended
-    capabilities, a band-specific variant). A layout B whose scans (nearly) all fall
-    within a minute of a scan of a more common layout A, at the same level on every
-    receiver both were heard on, and beside no other layout as often (people around
-    with other phones make the pairing ambiguous: two people sitting together for an
-    hour meet as often as one phone's two layouts), is taken as a second layout of
-    A's phones. A rare layout may pass by chance beside a common one; the tracker then
-    pays its share of the family's scans to switch to it, which for a chance pair is
-    as dear as a new phone."""
+    capabilities, a band-specific variant). A layout B, with at most half as many
+    scans as a layout A, is taken as a second layout of A's phones when (nearly) every
+    scan of B has exactly one phone of A within a minute at the same level on every
+    receiver both were heard on, and no phone of another layout does as often. Where
+    several phones of A (or of other layouts) are around, a scan of B says nothing
+    of whose it is, and it does not count: a crowd of one model beside another never
+    makes them one family, nor do two people who sit together for an hour with
+    phones of two models among others."""
     layouts, counts = np.unique(scans.layout, return_counts=True)
     parent = {int(layout): int(layout) for layout in layouts}
     if len(layouts) < 2:
         return parent
-    order = np.argsort(scans.first_us, kind="stable")
-    t, lay, rssi = scans.first_us[order], scans.layout[order], scans.rssi[order]
     count_of = dict(zip(layouts.tolist(), counts.tolist(), strict=True))
-    lo_all = np.searchsorted(t, t - SIBLING_WINDOW_US, "left")
-    hi_all = np.searchsorted(t, t + SIBLING_WINDOW_US, "right")
+    support = _one_phone_support(scans, track)
     for b in layouts[np.argsort(counts, kind="stable")]:
         b = int(b)
-        mine = np.flatnonzero(lay == b)
-        if len(mine) < 2:
+        scans_of_b = count_of[b]
+        if scans_of_b < 2:
             continue
-        support: dict[int, int] = {}
-        for k in mine:
-            seen = set()
-            for m in range(lo_all[k], hi_all[k]):
-                a = int(lay[m])
-                if a != b and a not in seen and count_of[a] > count_of[b] and _level_agrees(rssi[m], rssi[k]):
-                    seen.add(a)
-            for a in seen:
-                support[a] = support.get(a, 0) + 1
-        best = [(n, a) for a, n in support.items() if n >= SIBLING_SHARE * len(mine) and parent[a] == a]
-        rivals = [a for a, n in support.items() if n >= RIVAL_SHARE * len(mine)]
-        if len(best) == 1 and len(rivals) == 1 and not any(parent[x] == b for x in parent if x != b):
-            parent[b] = max(best)[1]  # families are a layout and its own second layouts, never a chain
+        beside = support.get(b, {})
+        best = [
+            a
+            for a, n in beside.items()
+            if n >= SIBLING_SHARE * scans_of_b and scans_of_b <= SIBLING_RARITY * count_of[a] and parent[a] == a
+        ]
+        rivals = [a for a, n in beside.items() if n >= RIVAL_SHARE * scans_of_b]
+        if len(best) == 1 and rivals == best and not any(parent[x] == b for x in parent if x != b):
+            parent[b] = best[0]  # families are a layout and its own second layouts, never a chain
     return parent
 
 
-def _level_agrees(a: np.ndarray, b: np.ndarray) -> bool:
+def _one_phone_support(scans: Scans, track: np.ndarray) -> dict[int, dict[int, int]]:
+    """support[b][a]: scans of layout b with exactly one phone of layout a within the
+    window at the same level."""
+    order = np.argsort(scans.first_us, kind="stable")
+    t, lay, rssi, phone = scans.first_us[order], scans.layout[order], scans.rssi[order], track[order]
+    lo = np.searchsorted(t, t - SIBLING_WINDOW_US, "left")
+    hi = np.searchsorted(t, t + SIBLING_WINDOW_US, "right")
+    counts = hi - lo
+    k = np.repeat(np.arange(len(t)), counts)
+    m = np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = (lay[k] != lay[m]) & _levels_agree(rssi[k], rssi[m])
+    k, m = k[keep], m[keep]
+    if len(k) == 0:
+        return {}
+    # distinct (scan, layout, phone), then how many phones of each layout per scan
+    triples = np.unique(np.stack([k, lay[m], phone[m]], axis=1), axis=0)
+    pairs, phones = np.unique(triples[:, :2], axis=0, return_counts=True)
+    single = pairs[phones == 1]
+    b_of = lay[single[:, 0]]
+    found, n = np.unique(np.stack([b_of, single[:, 1]], axis=1), axis=0, return_counts=True)
+    support: dict[int, dict[int, int]] = {}
+    for (b, a), count in zip(found.tolist(), n.tolist(), strict=True):
+        support.setdefault(b, {})[a] = count
+    return support
+
+
+def _levels_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row: the levels agree within SIBLING_LEVEL_DB on every receiver both heard
+    (vacuously where they share none)."""
     both = ~np.isnan(a) & ~np.isnan(b)
-    return not both.any() or float(np.max(np.abs(a[both] - b[both]))) <= SIBLING_LEVEL_DB
+    gap = np.where(both, np.abs(np.nan_to_num(a) - np.nan_to_num(b)), 0.0)
+    return gap.max(axis=1, initial=0.0) <= SIBLING_LEVEL_DB
 
 
 def group_scans(p: Pseudonyms, linkable: np.ndarray, family: np.ndarray, runs_on: set[int]) -> tuple[np.ndarray, Scans]:
