@@ -25,6 +25,7 @@ Format = Literal["md", "html"]
 
 NEEDED = ("controller", "contact")  # the [notice] keys a notice must not do without
 _EPOCH = {"hour": "every hour", "day": "every day", "week": "every week"}
+_HOURLY_SIGN = "Hourly keys count stays past the hour twice."  # the sign is short: the caveat too
 
 
 def missing(settings: Settings) -> list[str]:
@@ -54,6 +55,9 @@ def values(settings: Settings) -> dict[str, str]:
         "grace": wording.hours(privacy.salt_grace_hours),
         "smallest": smallest,
         "kept": kept.rstrip("\n"),
+        # an hourly key splits a stay at the hour (wording.HOURLY_EPOCH_INFLATES)
+        "caveat_sign": f" {_HOURLY_SIGN}" if privacy.epoch == "hour" else "",
+        "caveat": f" {wording.HOURLY_EPOCH_INFLATES}" if privacy.epoch == "hour" else "",
     }
 
 

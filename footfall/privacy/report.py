@@ -226,6 +226,8 @@ def explain(report: PrivacyReport) -> list[str]:
         "Network names (SSIDs) that phones ask for are never stored, only whether a probe named one; "
         "nothing a phone sends beyond its probe (no content, no name, no phone number) is ever received.",
     ]
+    if epoch == "hour":
+        lines.append(wording.HOURLY_EPOCH_INFLATES)
     if k > 1:
         lines.append(
             f"The aggregates (marts, dashboard) suppress every count below {k}: such a cell is empty and flagged, "
