@@ -129,16 +129,18 @@ def continuity_along(scans: Scans, track: np.ndarray, prior: dict[int, float]) -
     return shares
 
 
-def step_profile(scans: Scans, i: np.ndarray, j: np.ndarray) -> np.ndarray | None:
+def step_profile(scans: Scans, i: np.ndarray, j: np.ndarray, continuity: dict[int, float]) -> np.ndarray | None:
     """Density of the sequence step from one scan to a phone's next heard scan,
-    learnt from pairs of one family at most a minute apart, as the excess over the
-    steps a quarter, half or three quarters of the sequence space away (chance)."""
+    learnt from pairs of one family at most a minute apart, in layouts whose numbers
+    run on, as the excess over the steps a quarter, half or three quarters of the
+    sequence space away (chance, bin by bin)."""
     gap = (scans.first_us[j] - scans.last_us[i]) / S_US
-    d = step(scans.seq_last[i], scans.seq_first[j])[gap <= 60]
+    runs_on = per_layout(continuity, scans.layout)[i] >= 0.5
+    d = step(scans.seq_last[i], scans.seq_first[j])[(gap <= 60) & runs_on]
     bins = np.arange(0, STEP_SPAN + STEP_BIN, STEP_BIN)
     counts, _ = np.histogram(d, bins=bins)
     chance = np.mean([np.histogram((d - offset) % SEQ_MODULO, bins=bins)[0] for offset in CHANCE_OFFSETS], axis=0)
-    excess = np.convolve(np.maximum(counts - chance.mean(), 0.0), np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
+    excess = np.convolve(np.maximum(counts - chance, 0.0), np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
     if excess.sum() < 20:
         return None
     return excess / (excess.sum() * STEP_BIN)

@@ -67,7 +67,7 @@ class _Tracker:
         self.rules = rules
         self.i, self.j = evidence.pairs_within(s.first_us, s.last_us, s.family, rules.gap_us)
         noise, drift = evidence.level_noise(s, self.i, self.j, continuity, p.rssi, scan_of)
-        self.habits = Habits(noise, drift, steps=evidence.step_profile(s, self.i, self.j))
+        self.habits = Habits(noise, drift, steps=evidence.step_profile(s, self.i, self.j, continuity))
         self.continuity = continuity
         self.scans = s
 
