@@ -19,7 +19,9 @@
 -- address (their sequence numbers run on: phones, not laptops or tills with a fixed
 -- address, which scan at other rates); the mean stay that of every followed visitor
 -- visit. Where fewer than reference_visits() of them describe the day, every visit
--- counts one.
+-- counts one; so does a guessed visit longer than any followed visitor stayed that day
+-- (more likely a phone that stays all day, cut off from the rest of its day by a
+-- crowd of its model, than that many customers in a row).
 with
 with_opening_hours as (
     select
@@ -71,7 +73,8 @@ followed_visits as (
         store,
         date,
         count(*) as visits,
-        sum(dwell_s) as dwell_s
+        sum(dwell_s) as dwell_s,
+        max(dwell_s) as longest_s
     from classified
     where class = 'visitor' and followed
     group by store, date
@@ -98,6 +101,7 @@ weighed as (
         r.scan_rate,
         c.class = 'visitor'
         and not c.followed
+        and c.dwell_s <= f.longest_s
         and coalesce(f.visits >= reference_visits() and r.visits >= reference_visits() and r.scan_rate > 0, false)
             as weighed
     from classified as c

@@ -33,13 +33,13 @@ def iphone(first: int, start, scans: int, every_s: int, seed: int) -> list[S]:
 
 def day(followed_phones: int) -> list[S]:
     """Followed phones one after another from 10:00 (20 scans 30 s apart: 570 s, 20
-    scans each), then at 16:00 a guessed chain scanning twice as often (40 scans 15 s
-    apart: 585 s): two phones the tracker could not tell apart, or one phone twice as
-    busy; its scans make two of the day's visits."""
+    scans each), then at 16:00 a guessed chain scanning about twice as often (40 scans
+    14 s apart: 546 s): two phones the tracker could not tell apart, or one phone twice
+    as busy; its scans make two of the day's visits."""
     sightings = []
     for k in range(followed_phones):
         sightings += android(1000 * (k + 1), local(10) + k * 12 * 60 * SECOND, 20, 30, seq=500 * k)
-    return sightings + iphone(900_000, local(16), 40, 15, seed=1)
+    return sightings + iphone(900_000, local(16), 40, 14, seed=1)
 
 
 def test_a_guessed_visit_counts_its_scans_over_a_followed_visit(tmp_path: Path) -> None:
@@ -61,6 +61,14 @@ def test_a_guessed_visit_counts_its_scans_over_a_followed_visit(tmp_path: Path) 
     assert daily["dwell_p50_s"] == pytest.approx(570.0)  # the followed visits' dwell
     hourly = {h["hour"]: h for h in result["marts/hourly"]}
     assert hourly[16]["arrivals"] == 2
+
+
+def test_a_guessed_visit_longer_than_any_followed_one_counts_one(tmp_path: Path) -> None:
+    """Longer than any followed visitor stayed: more likely a phone there all day, cut
+    off from the rest of its day by a crowd of its model, than customers in a row."""
+    sightings = [s for s in day(12) if s.device < 900_000] + iphone(900_000, local(16), 50, 14, seed=1)
+    guessed = [v for v in run_pipeline(tmp_path, sightings)["visits"] if not v["followed"]]
+    assert len(guessed) == 1 and guessed[0]["dwell_s"] > 570 and guessed[0]["people"] == 1.0
 
 
 def test_with_fewer_than_ten_followed_visits_every_visit_counts_one(tmp_path: Path) -> None:
