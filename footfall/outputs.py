@@ -188,7 +188,8 @@ VISITS = Dataset(
             "class",
             STRING,
             "`visitor`; `passerby` (peak signal below every hearing sensor's threshold, or shorter than the minimum "
-            "visit); `staff` (staff or fixed equipment, excluded from every customer metric)",
+            "visit: its span and one of its device's silences between scans); `staff` (staff or fixed equipment, "
+            "excluded from every customer metric)",
             False,
             values=("visitor", "passerby", "staff"),
         ),

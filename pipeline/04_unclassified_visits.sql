@@ -20,6 +20,7 @@ buckets as (
         max(r.rssi) as peak_rssi,
         max(r.margin) as peak_margin,
         count(distinct case when r.margin >= 0 or r.margin is null then bin_of(r.ts_us, scan_us()) end) as scans,
+        count(distinct bin_of(r.ts_us, scan_us())) as heard_scans,
         bool_or(r.estimated) as estimated,
         bool_and(r.followed) as followed,
         min(r.family) as family,
@@ -56,6 +57,7 @@ visits as (
         max(peak_rssi) as peak_rssi,
         max(peak_margin) as peak_margin,
         cast(sum(scans) as bigint) as scans,
+        sum(heard_scans) as heard_scans,
         bool_or(estimated) as estimated,
         bool_and(followed) as followed,
         min(family) as family
@@ -77,6 +79,7 @@ final as (
         v.peak_rssi,
         v.peak_margin,
         v.scans,
+        v.heard_scans,
         v.estimated,
         v.followed,
         v.family

@@ -5,7 +5,10 @@
 --              (outside opening hours); staff and fixed equipment are excluded from
 --              every customer metric;
 --   passerby   otherwise, when the visit's peak signal stayed below the threshold of
---              every sensor that heard it, or it lasted less than the minimum visit;
+--              every sensor that heard it, or it lasted less than the minimum visit
+--              (its span and one of its device's silences between scans in that visit:
+--              a phone is heard only when it scans, so it was there about half a
+--              silence before its first scan and half a silence after its last);
 --   visitor    otherwise.
 -- A visit whose frames carried no signal level counts as inside.
 --
@@ -35,6 +38,9 @@ with_opening_hours as (
 with_closed_time as (
     select
         *,
+        -- a phone is heard only when it scans: it was there about one of its silences
+        -- before its first scan and after its last (half a silence each side)
+        case when heard_scans >= 2 then (last_us - first_us) / (heard_scans - 1) else 0 end as unheard_us,
         case
             when open_start_us is null then 0
             else greatest(0, least(last_us, open_start_us) - first_us)
@@ -60,7 +66,7 @@ classified as (
         c.*,
         case
             when s.is_staff then 'staff'
-            when c.peak_margin < 0 or c.last_us - c.first_us < st.min_dwell_us then 'passerby'
+            when c.peak_margin < 0 or c.last_us - c.first_us + c.unheard_us < st.min_dwell_us then 'passerby'
             else 'visitor'
         end as class
     from with_closed_time as c
