@@ -39,9 +39,10 @@ with_closed_time as (
     select
         *,
         -- a phone is heard only when it scans: it was there about one of its silences
-        -- before its first scan and after its last (half a silence each side); only a
-        -- followed device's silences are its own (a guessed chain's may be two phones')
-        case when followed and heard_scans >= 2 then (last_us - first_us) / (heard_scans - 1) else 0 end as unheard_us,
+        -- (between scans heard at or above a threshold) before its first scan and
+        -- after its last (half a silence each side); only a followed device's
+        -- silences are its own (a guessed chain's may be two phones')
+        case when followed and scans >= 2 then (last_us - first_us) / (scans - 1) else 0 end as unheard_us,
         case
             when open_start_us is null then 0
             else greatest(0, least(last_us, open_start_us) - first_us)
