@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from sightings_builder import S, local, run_pipeline
 
 SECOND = timedelta(seconds=1)
