@@ -188,12 +188,36 @@ VISITS = Dataset(
             "class",
             STRING,
             "`visitor`; `passerby` (peak signal below every hearing sensor's threshold, or shorter than the minimum "
-            "visit); `staff` (staff or fixed equipment, excluded from every customer metric)",
+            "visit: its span and one of its device's silences between scans); `staff` (staff or fixed equipment, "
+            "excluded from every customer metric)",
             False,
             values=("visitor", "passerby", "staff"),
         ),
         Column(
             "estimated", BOOL, "the device key gathers several pseudonyms or stands for a randomised address", False
+        ),
+        Column(
+            "followed",
+            BOOL,
+            "the device's identity rests on a fixed address or on sequence numbers that run on across its addresses; "
+            "otherwise it was guessed from element layout, timing and signal (see docs/accuracy.md)",
+            False,
+        ),
+        Column(
+            "scans",
+            INT64,
+            "scans heard at or above a sensor's threshold (2-second slots)",
+            False,
+            unit="scans",
+            count=True,
+        ),
+        Column(
+            "people",
+            DOUBLE,
+            "how many visits of people this row stands for: 1, except a guessed visitor visit, which counts its scans "
+            "over the mean of the day's followed visitor visits (Little's law; 1 when fewer than 10 describe the day)",
+            False,
+            unit="visits",
         ),
     ),
     tier="visits",
@@ -220,6 +244,13 @@ DAILY = Dataset(
         Column("dwell_p90_s", DOUBLE, "90th percentile dwell of the visitor visits", unit="s", hidden_with=("visits",)),
         suppressed_flag(),
         Column("estimated", BOOL, "the counts stand for people estimated from device keys", False),
+        count(
+            "visitors_low",
+            "the plausible range's lower end for visitors: the 95 % spread of the guessed part and the plain count of "
+            "device keys (see docs/accuracy.md); never below the followed people",
+            "people",
+        ),
+        count("visitors_high", "the plausible range's upper end for visitors (see visitors_low)", "people"),
     ),
     tier="marts",
     relation="mart_daily",
@@ -278,7 +309,7 @@ OCCUPANCY = Dataset(
     "first and last sighting.",
     (
         Column("ts", TIMESTAMP, "the bin's start", False, zone=UTC),
-        count("present", "estimated visitors in the store at the bin's midpoint", "people", kind=DOUBLE),
+        count("present", "estimated visitors in the store at the bin's midpoint", "people"),
         suppressed_flag(),
         Column("estimated", BOOL, "the counts stand for people estimated from device keys (always)", False),
     ),
