@@ -238,8 +238,13 @@ class CaptureEngine:
                     continue
                 return True
         finally:
-            rest = bytes(view[pos:])
-            self._tail, self._unreadable_rest = (b"", rest) if self._fatal else (rest, b"")
+            if not self._fatal:
+                self._tail = bytes(view[pos:])
+            elif self.session is not None:  # a stream's content hash counts every byte sent (one read's
+                self._tail = b""  # worth here); a file's reader hashes the file, which may be GBs past this
+                self._unreadable_rest = bytes(view[pos:])
+            else:
+                self._tail = b""
             view.release()
 
     def content_hash(self) -> str:

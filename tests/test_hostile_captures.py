@@ -156,6 +156,18 @@ def test_a_record_claiming_gigabytes_is_refused_in_bounded_memory(workspace: Pat
     assert peak < 300 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
 
 
+def test_a_large_file_collected_again_is_hashed_in_bounded_memory(workspace: Path, lying_captures) -> None:
+    """A repeat is recognised by hashing the whole file before any parse; the hash
+    went over the memory-mapped file at once, keeping every page resident (415 MiB
+    for this 300 MB file, a 4 GB capture's 4 GB)."""
+    args = ("collect", lying_captures["plain"], "--store", "s", "--sensor", "x")
+    first, _ = run_measured(*args, cwd=workspace)
+    assert first.returncode == 1, first.stdout  # it failed at the lie, but its frame before was written
+    again, peak = run_measured(*args, cwd=workspace)
+    assert again.returncode == 0 and "duplicate" in again.stdout, again.stdout
+    assert peak < 300 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
+
+
 # --- a damaged gzip stream keeps what the file keeps ---------------------------------------------------
 
 
