@@ -54,11 +54,11 @@ from footfall.collector.progress import (
     PrefixWatch,
     Progress,
     StreamRecords,
-    process_started,
 )
 from footfall.collector.salt_keeper import SaltKeeper
 from footfall.epochs import utc_us
 from footfall.errors import CaptureError
+from footfall.leftovers import process_started
 
 BATCH_ROWS = 1 << 18  # probe requests parsed, pseudonymised and written at a time
 MINUTE_US = 60_000_000

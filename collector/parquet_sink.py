@@ -227,7 +227,7 @@ class PartitionedSink:
             part = partition.part
             if part is None:
                 # 8 hex digits of token: 12 would read as an address to the audit
-                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+                temp = partition.folder / f"{TEMP_PREFIX}{leftovers.tag()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
                 with writing(temp):
                     part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
             with writing(part.temp):
@@ -340,7 +340,7 @@ class HeartbeatDaySink:
         for label in sorted(self._changed):
             final = self.path(label)
             folder = storage.make_folder(final.parent)
-            temp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            temp = folder / f"{TEMP_PREFIX}{leftovers.tag()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
             self._temps.append(temp)
             with writing(temp):
                 writer = _writer(temp, HEARTBEATS_WRITE_SCHEMA)

@@ -162,16 +162,7 @@ def _running(progress: Progress) -> bool:
     pid = progress.pid
     if pid is None or pid == os.getpid() or not leftovers.alive(pid):
         return False
-    return progress.started is None or process_started(pid) == progress.started
-
-
-def process_started(pid: int) -> int | None:
-    """When the process started (clock ticks since boot, from /proc): a dead collector's
-    id taken by a later process is not taken for that collector. None where unknown."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
+    return progress.started is None or leftovers.process_started(pid) == progress.started
 
 
 @dataclass

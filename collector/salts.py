@@ -32,7 +32,7 @@ from footfall.errors import FootfallError, writing
 SALT_BYTES = 32
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-_TEMPORARY = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")  # write_private_file's
+_TEMPORARY = re.compile(rf"\..+\.({leftovers.TAG})\.[0-9a-f]{{8}}\.tmp")  # write_private_file's
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> b
     a salt lost to a power loss after sightings were keyed with it would split the
     epoch into two key spaces. A writer killed before the rename leaves its temporary
     (`orphaned_temporaries`)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{leftovers.tag()}.{secrets.token_hex(4)}.tmp")
     with writing(path):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
@@ -101,7 +101,7 @@ def orphaned_temporaries(secrets_dir: Path) -> list[Path]:
     found = []
     for temp in sorted(secrets_dir.rglob(".*.tmp")) if secrets_dir.is_dir() else []:
         match = _TEMPORARY.fullmatch(temp.name)
-        if match and temp.is_file() and not leftovers.alive(int(match.group(1))):
+        if match and temp.is_file() and not leftovers.writer_alive(match.group(1)):
             found.append(temp)
     return found
 

@@ -167,3 +167,39 @@ def test_two_collectors_at_once_into_one_store_share_their_salt(tmp_path: Path) 
 
     assert rows(together) == rows(apart)
     assert run_footfall("run", cwd=together).returncode == 0
+
+
+def test_a_dead_writers_id_taken_by_a_later_process_does_not_keep_its_leftovers(tmp_path: Path) -> None:
+    """After a restart process ids are handed out again from the start: a killed run's
+    staging folder, a collector's open part or a salt's temporary whose id now belongs
+    to another process (here a `sleep` that started after the writer: its start differs)
+    was kept as if its writer still ran. What a process that still runs wrote is kept."""
+    from footfall import leftovers
+    from footfall.collector.salts import orphaned_temporaries
+
+    data, secrets_dir = tmp_path / "data", tmp_path / "secrets"
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        started = leftovers.process_started(other.pid)
+        assert started is not None
+        writer, running = f"{other.pid}_{started - 1}", f"{other.pid}_{started}"
+        pipeline = data / leftovers.PIPELINE
+        day = data / "sightings" / "store=s" / f"date={DAY}"
+        salts = secrets_dir / "s"
+        for folder in (pipeline / f"staging-{writer}-0a1b2c3d", pipeline / f"tmp-{writer}"):
+            folder.mkdir(parents=True)
+        (pipeline / f"staging-{running}-0a1b2c3d").mkdir()
+        own = leftovers.staging_dir(data)
+        own.mkdir()
+        day.mkdir(parents=True)
+        salts.mkdir(parents=True)
+        for name in (writer, running):
+            (day / f".part-{name}-0a1b2c3d.parquet.tmp").write_bytes(b"PAR1")
+            (salts / f".{DAY}.salt.{name}.0a1b2c3d.tmp").write_bytes(b"\0" * 32)
+        assert [p.name for p in leftovers.pipeline_runs(data)] == [f"staging-{writer}-0a1b2c3d", f"tmp-{writer}"]
+        assert [p.name for p in leftovers.collector_parts(data)] == [f".part-{writer}-0a1b2c3d.parquet.tmp"]
+        assert [p.name for p in orphaned_temporaries(secrets_dir)] == [f".{DAY}.salt.{writer}.0a1b2c3d.tmp"]
+        assert own.name.startswith(f"staging-{os.getpid()}_")
+    finally:
+        other.kill()
+        other.wait()

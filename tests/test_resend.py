@@ -201,7 +201,8 @@ def test_a_session_whose_collector_runs_is_left_alone_but_not_one_whose_id_was_r
     taken by a later process, does not make it look running."""
     import os
 
-    from footfall.collector.progress import Mark, Progress, StreamRecords, process_started
+    from footfall.collector.progress import Mark, Progress, StreamRecords
+    from footfall.leftovers import process_started
 
     records = StreamRecords(tmp_path, "lab")
     parent = os.getppid()
