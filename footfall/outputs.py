@@ -54,15 +54,18 @@ class Column:
     suppressed: bool = False  # null when below k (the row's `suppressed` flag is set)
     hidden_with: tuple[str, ...] = ()  # derived from these counts: null when one of them is suppressed
     values: tuple[str, ...] = ()  # the only values it takes, in their order
+    sums: str | None = None  # for a count: across what its values add up, and what a sum means
 
     @property
     def field(self) -> pa.Field:
         return pa.field(self.name, self.type.arrow, nullable=self.nullable)
 
 
-def count(name: str, description: str, unit: str, *, suppressed: bool = True, kind: ColumnType = INT64) -> Column:
-    """A mart count: null when below k, unless suppressed=False."""
-    return Column(name, kind, description, nullable=suppressed, unit=unit, count=True, suppressed=suppressed)
+def count(name: str, description: str, unit: str, sums: str, *, suppressed: bool = True) -> Column:
+    """A mart count (an integer): null when below k, unless suppressed=False."""
+    return Column(
+        name, INT64, description, nullable=suppressed, unit=unit, count=True, suppressed=suppressed, sums=sums
+    )
 
 
 def suppressed_flag() -> Column:
@@ -84,6 +87,7 @@ class Dataset:
     tier: str  # the retention tier (sightings, visits, marts)
     relation: str | None = None  # the pipeline step (NN_<relation>.sql) that computes it
     notes: tuple[str, ...] = ()  # more for the data dictionary
+    missing: str = ""  # what a row that is not there means (a missing day, hour, minute)
     partitions: tuple[Column, ...] = (STORE, DAY)
     required: bool = False  # its writer marks non-nullable columns required in the file
 
@@ -128,12 +132,19 @@ SIGHTINGS = Dataset(
         Column("freq_mhz", INT16, "channel frequency (null when the radio header has none)", unit="MHz"),
         Column("seq", INT16, "802.11 sequence number (0-4095)", False),
         Column("directed", BOOL, "the probe names a network (the name itself is never kept)", False),
-        Column("ie_hash", INT64, "keyed hash of the information-element layout (see docs/sensors.md)", False),
+        Column(
+            "ie_hash",
+            INT64,
+            "keyed hash of the information-element layout: a device-family fingerprint (phones of one model and "
+            "system version share it; see docs/privacy.md)",
+            False,
+        ),
         Column("epoch", STRING, "the salt epoch: `2024-03-15`, `2024-03-15T13` or `2024-W11`", False, zone=LOCAL),
     ),
     tier="sightings",
     required=True,
     notes=("Parts are named `part-<capture hash>-<n>.parquet` (a stream's: `part-<session>-<roll>-<n>.parquet`).",),
+    missing="No row in a minute is no probe request heard (the heartbeats tell whether the sensor was listening).",
 )
 
 HEARTBEATS = Dataset(
@@ -153,9 +164,18 @@ HEARTBEATS = Dataset(
             False,
             unit="frames",
             count=True,
+            sums="across rows, minutes and sensors",
         ),
-        Column("probes", INT64, "probe requests kept", False, unit="frames", count=True),
-        Column("malformed", INT64, "malformed frames, counted and skipped", False, unit="frames", count=True),
+        Column("probes", INT64, "probe requests kept", False, unit="frames", count=True, sums="across rows, minutes"),
+        Column(
+            "malformed",
+            INT64,
+            "malformed frames, counted and skipped",
+            False,
+            unit="frames",
+            count=True,
+            sums="across rows, minutes and sensors",
+        ),
         Column(
             "drops",
             INT64,
@@ -163,11 +183,14 @@ HEARTBEATS = Dataset(
             "streams, whose sender knows",
             unit="frames",
             count=True,
+            sums="across rows, minutes and sensors (null is unknown, not 0)",
         ),
         Column("channels", STRING, "the channel plan in force (`6`, or `1,6,11/0.5s` when hopping); null when not set"),
     ),
     tier="sightings",
     required=True,
+    missing="A minute without a row is a minute the sensor did not report: a capture file reports only the "
+    "minutes in which it holds frames, a running collector every minute it runs.",
 )
 
 VISITS = Dataset(
@@ -182,7 +205,15 @@ VISITS = Dataset(
         Column("first_seen", TIMESTAMP, "its first sighting", False, zone=UTC),
         Column("last_seen", TIMESTAMP, "its last sighting", False, zone=UTC),
         Column("dwell_s", DOUBLE, "last_seen - first_seen", False, unit="s"),
-        Column("sightings", DOUBLE, "its sightings (frames, duplicates folded)", False, unit="frames", count=True),
+        Column(
+            "sightings",
+            INT64,
+            "its sightings (frames, duplicates folded)",
+            False,
+            unit="frames",
+            count=True,
+            sums="across visits, devices and days: frames heard",
+        ),
         Column("peak_rssi", INT8, "its strongest signal (null when no frame carried one)", unit="dBm"),
         Column(
             "class",
@@ -198,7 +229,13 @@ VISITS = Dataset(
     ),
     tier="visits",
     relation="visits",
-    notes=("A visit belongs to the store's local day on which it started.",),
+    notes=(
+        "A visit belongs to the store's local day on which it started. Nothing here is suppressed: it is "
+        "pseudonymous, not published. Count people with `count(distinct device_key)` per store and day only: "
+        "a device key never links two days (nor two epochs).",
+    ),
+    missing="A store-day without a partition was not run (or is past retention); a run day with no visit has an "
+    "empty file.",
 )
 
 DAILY = Dataset(
@@ -206,9 +243,31 @@ DAILY = Dataset(
     "store x local day",
     "Daily footfall. One row per store-day run, even a quiet one.",
     (
-        count("visitors", "people (estimated devices) with at least one visit classed visitor that day", "people"),
-        count("visits", "visits classed visitor", "visits"),
-        count("passersby", "people only ever seen passing that day", "people"),
+        count(
+            "visitors",
+            "people (estimated devices) with at least one visit classed visitor that day",
+            "people",
+            "across stores; across days it counts person-days (someone who came on two days counts twice)",
+        ),
+        count(
+            "visitors_low",
+            "the low end of the plausible range of `visitors` (the estimate's uncertainty; see docs/accuracy.md)",
+            "people",
+            "like `visitors`: the sum of the low ends is the low end of the sum",
+        ),
+        count(
+            "visitors_high",
+            "the high end of the plausible range of `visitors`",
+            "people",
+            "like `visitors`: the sum of the high ends is the high end of the sum",
+        ),
+        count("visits", "visits classed visitor", "visits", "across stores and days"),
+        count(
+            "passersby",
+            "people only ever seen passing that day",
+            "people",
+            "across stores; across days it counts person-days",
+        ),
         Column(
             "capture_rate",
             DOUBLE,
@@ -223,6 +282,14 @@ DAILY = Dataset(
     ),
     tier="marts",
     relation="mart_daily",
+    notes=(
+        "Never average `capture_rate` or the dwell quantiles over days: recompute a rate from the summed counts "
+        "(`sum(visitors) / (sum(visitors) + sum(passersby))` over the rows where both are published), and weight "
+        "quantiles by `visits` (a mean of medians is not a median).",
+    ),
+    missing="A store-day without a row was not run: no sightings were collected (the sensors were off, or the "
+    "day is not imported yet). It is not a day of zero visitors: leave it out of averages, and join a calendar "
+    "to see it (examples below).",
 )
 
 HOURLY = Dataset(
@@ -231,13 +298,25 @@ HOURLY = Dataset(
     "Hourly footfall, by the store's clock.",
     (
         Column("hour", INT32, "the local hour, 0-23", False, zone=LOCAL),
-        count("arrivals", "visits classed visitor that started in the hour", "visits"),
+        count(
+            "arrivals",
+            "visits classed visitor that started in the hour",
+            "visits",
+            "across hours, stores and days: a day's arrivals add up to its daily `visits`",
+        ),
         count(
             "visitors",
             "people with a visitor visit overlapping the hour: present, so not additive across hours",
             "people",
+            "across stores only: someone who stays three hours counts in each of them; the daily mart has the "
+            "day's people",
         ),
-        count("passersby", "people only seen passing that day, whose pass started in the hour", "people"),
+        count(
+            "passersby",
+            "people only seen passing that day, whose pass started in the hour",
+            "people",
+            "across stores; across hours, a person who passed twice counts twice",
+        ),
         Column(
             "capture_rate",
             DOUBLE,
@@ -246,9 +325,17 @@ HOURLY = Dataset(
             hidden_with=("arrivals", "passersby"),
         ),
         suppressed_flag(),
+        Column("estimated", BOOL, "the counts stand for people estimated from device keys", False),
     ),
     tier="marts",
     relation="mart_hourly",
+    notes=(
+        "`hour` is the store's local hour: a day has 24 rows, 23 when clocks go forward (that hour does not "
+        "exist) and 24 when they go back (hour 2 then lasts two hours). For a UTC instant, combine `date` and "
+        "`hour` in the store's time zone.",
+    ),
+    missing="Every local hour of a store-day run has a row, open or closed; a store-day not run has none. "
+    "An hour of zeros can be an hour in which the sensors were down: the sensor_health mart tells.",
 )
 
 DWELL = Dataset(
@@ -264,11 +351,21 @@ DWELL = Dataset(
             False,
             values=("<5m", "5-20m", "20-60m", "1-6h", "6h+"),
         ),
-        count("visits", "visits classed visitor with a dwell in the bucket", "visits"),
+        count(
+            "visits",
+            "visits classed visitor with a dwell in the bucket",
+            "visits",
+            "across buckets (a day's buckets add up to its daily `visits`), stores and days",
+        ),
         suppressed_flag(),
     ),
     tier="marts",
     relation="mart_dwell",
+    notes=(
+        "A bucket's share is of all the visits (daily `visits`), not of the buckets published: a suppressed "
+        "bucket still holds visits (0 to k-1 of them).",
+    ),
+    missing="Every bucket of a store-day run has a row; a store-day not run has none.",
 )
 
 OCCUPANCY = Dataset(
@@ -278,7 +375,12 @@ OCCUPANCY = Dataset(
     "first and last sighting.",
     (
         Column("ts", TIMESTAMP, "the bin's start", False, zone=UTC),
-        count("present", "estimated visitors in the store at the bin's midpoint", "people", kind=DOUBLE),
+        count(
+            "present",
+            "estimated visitors in the store at the bin's midpoint",
+            "people",
+            "across stores only: over time, average it (mean occupancy) or multiply its sum by 5 (person-minutes)",
+        ),
         suppressed_flag(),
         Column("estimated", BOOL, "the counts stand for people estimated from device keys (always)", False),
     ),
@@ -287,7 +389,10 @@ OCCUPANCY = Dataset(
     notes=(
         "Visits are those of the day (started on it): the first bins after midnight miss anyone who came the "
         "evening before.",
+        "`ts` is UTC: the store's clock is `timezone(<its zone>, ts)` in DuckDB (or "
+        "`tz_convert` in pandas); a local day has 288 bins (276 or 300 when clocks change).",
     ),
+    missing="Every 5-minute bin of a store-day run has a row; a store-day not run has none.",
 )
 
 SENSOR_HEALTH = Dataset(
@@ -298,12 +403,18 @@ SENSOR_HEALTH = Dataset(
     (
         Column("sensor", STRING, "the sensor", False),
         Column("minute", TIMESTAMP, "the minute's start", False, zone=UTC),
-        count("frames", "frames of any kind", "frames", kind=DOUBLE),
-        count("probes", "probe requests kept", "frames", kind=DOUBLE),
+        count("frames", "frames of any kind", "frames", "across minutes, sensors and days"),
+        count("probes", "probe requests kept", "frames", "across minutes, sensors and days"),
         suppressed_flag(),
     ),
     tier="marts",
     relation="mart_sensor_health",
+    notes=(
+        "Captures collected from files cover only their own span: minutes before the first and after the last "
+        "frame of a capture are outside it, not an outage.",
+    ),
+    missing="A minute without a row is a minute the sensor heard nothing: down, out of range, or outside the "
+    "capture's span. A sensor with no row all day was not heard at all.",
 )
 
 DATASETS = (SIGHTINGS, HEARTBEATS, VISITS, DAILY, HOURLY, DWELL, OCCUPANCY, SENSOR_HEALTH)

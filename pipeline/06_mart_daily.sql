@@ -1,7 +1,8 @@
 -- Daily footfall of each store: visitors (estimated people with at least one visit
 -- classed visitor), their visits, passers-by (people only ever seen passing that
 -- day), capture rate = visitors / (visitors + passers-by), and the median and 90th
--- percentile dwell of the visits. One row per store-day at hand, even a quiet one.
+-- percentile dwell of the visits, and the plausible range of visitors (visitors_low,
+-- visitors_high). One row per store-day at hand, even a quiet one.
 -- Counts below $k are suppressed (null, and `suppressed` is set); so is every figure
 -- derived from a suppressed count. `estimated` says the counts stand for people
 -- estimated from device keys.
@@ -61,6 +62,9 @@ final as (
         store,
         date,
         suppress(visitors, $k) as visitors,
+        -- issue 12 replaces these with the estimator's range
+        suppress(visitors, $k) as visitors_low,
+        suppress(visitors, $k) as visitors_high,
         suppress(visits, $k) as visits,
         suppress(passersby, $k) as passersby,
         case when not (is_suppressed(visitors, $k) or is_suppressed(passersby, $k)) then visitors / nullif(visitors + passersby, 0) end as capture_rate,

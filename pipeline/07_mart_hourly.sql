@@ -3,6 +3,7 @@
 -- in the hour), visitors (people with a visitor visit overlapping the hour),
 -- passers-by (people only seen passing that day, whose pass started in the hour) and
 -- capture rate = arrivals / (arrivals + passers-by). Counts below $k are suppressed.
+-- `estimated` says the counts stand for people estimated from device keys (as daily).
 with
 hours as (
     select
@@ -43,7 +44,11 @@ hourly_counts as (
         count(*) filter (where t.class = 'visitor' and t.first_us >= h.start_us and t.first_us < h.end_us) as arrivals,
         count(distinct t.device_key) filter (
             where t.class = 'passerby' and not t.visitor_that_day and t.first_us >= h.start_us and t.first_us < h.end_us
-        ) as passersby
+        ) as passersby,
+        coalesce(bool_or(t.estimated) filter (
+            where (t.class = 'visitor' and t.first_us < h.end_us and t.last_us >= h.start_us)
+                or (t.class = 'passerby' and not t.visitor_that_day and t.first_us >= h.start_us and t.first_us < h.end_us)
+        ), false) as estimated
     from hours as h
     left join timed_visits as t on t.store = h.store and t.date = h.date
     group by h.store, h.date, h.hour
@@ -58,7 +63,8 @@ final as (
         suppress(visitors, $k) as visitors,
         suppress(passersby, $k) as passersby,
         case when not (is_suppressed(arrivals, $k) or is_suppressed(passersby, $k)) then arrivals / nullif(arrivals + passersby, 0) end as capture_rate,
-        is_suppressed(arrivals, $k) or is_suppressed(visitors, $k) or is_suppressed(passersby, $k) as suppressed
+        is_suppressed(arrivals, $k) or is_suppressed(visitors, $k) or is_suppressed(passersby, $k) as suppressed,
+        estimated
     from hourly_counts
 )
 

@@ -10,8 +10,8 @@ minutes as (
         h.sensor,
         h.date,
         h.minute,
-        sum(h.frames) as frames,
-        sum(h.probes) as probes
+        cast(sum(h.frames) as bigint) as frames,  -- counts: integers (a sum is 128-bit in DuckDB)
+        cast(sum(h.probes) as bigint) as probes
     from heartbeats as h
     join store_days as d on d.store = h.store and d.date = h.date
     group by h.store, h.sensor, h.date, h.minute

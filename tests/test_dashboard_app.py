@@ -132,7 +132,7 @@ def sensor_rows(store: str, midnight: datetime) -> list[dict]:
         for minute in range(60):
             quiet = minute == 7
             at = (midnight + timedelta(hours=hour, minutes=minute)).astimezone(UTC)
-            frames, probes = (None, None) if quiet else (40.0, 9.0)
+            frames, probes = (None, None) if quiet else (40, 9)
             rows.append({"sensor": sensor, "minute": at, "frames": frames, "probes": probes, "suppressed": quiet})
     return rows
 
