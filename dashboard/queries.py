@@ -131,28 +131,10 @@ def _cache_table(mart: str) -> str:
     return f"create table {mart} ({columns})"
 
 
-# Counts are suppressed again with the k in force ($k), by the pipeline's own rule
-# (suppress() of pipeline/00_macros.sql, loaded into the connection): marts published
-# with a smaller k (or k = 1) must not show a count the configuration now hides; rates
-# and dwell that need a hidden count go too, and the row is flagged.
 def _resuppressed(mart: str, names: list[str] | None = None) -> str:
-    """The select list of a mart's columns (all, or these), suppressed with $k."""
-    dataset = outputs.MARTS[mart]
-    counts = [c.name for c in dataset.columns if c.suppressed]
-
-    def hidden(columns: Iterable[str]) -> str:
-        return " or ".join(f"is_suppressed({name}, $k)" for name in columns)
-
-    def expression(column: outputs.Column) -> str:
-        if column.suppressed:
-            return f"suppress({column.name}, $k) as {column.name}"
-        if column.hidden_with:
-            return f"case when {hidden(column.hidden_with)} then null else {column.name} end as {column.name}"
-        if column.name == outputs.SUPPRESSED:
-            return f"coalesce(suppressed or {hidden(counts)}, suppressed) as suppressed"
-        return column.name
-
-    return ", ".join(expression(c) for c in dataset.columns if names is None or c.name in names)
+    """The select list of a mart's columns (all, or these), suppressed again with the k
+    in force ($k) by the pipeline's own rule (suppression.resuppressed)."""
+    return suppression.resuppressed(outputs.MARTS[mart], "$k", names)
 
 
 CACHE_TABLES = {

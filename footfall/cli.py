@@ -221,10 +221,13 @@ def run_pipeline(
     if store is not None:
         settings.store(store)  # checks the name
     first, last = _date_range(date, start, end)
+    storage.require_data_folder(settings.data_dir, "run")
     work = runner.plan(settings, store, first, last)
     if not work.targets:
-        stderr.print(run_summary.nothing_to_do(settings, store, first, last, work.unchanged), markup=False)
-        return
+        if work.unchanged and first is None:  # up to date: not a mistake
+            stderr.print(run_summary.nothing_to_do(settings, store, first, last, work.unchanged), markup=False)
+            return
+        raise FootfallError(run_summary.nothing_to_do(settings, store, first, last, work.unchanged))
     with stderr.status("running the pipeline", spinner="dots") as status:
         report = runner.run(settings, work, progress=lambda step: status.update(f"pipeline: {step}"))
     for error in report.errors:
@@ -232,6 +235,81 @@ def run_pipeline(
     run_summary.render(report, settings, stdout)
     if report.failed:
         raise typer.Exit(1)
+
+
+ExportFormat = Literal["csv", "parquet", "json"]
+SqlFormat = Literal["table", "csv", "json"]
+Exportable = Literal["daily", "hourly", "dwell", "occupancy", "sensor_health", "visits"]
+StoreOption = Annotated[str | None, typer.Option("--store", help="Only this store (default: every store).")]
+DateOption = Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")]
+
+
+@app.command("export")
+def export_dataset(
+    mart: Annotated[
+        Exportable,
+        typer.Argument(metavar="MART", help="daily, hourly, dwell, occupancy, sensor_health or visits."),
+    ],
+    store: StoreOption = None,
+    date: DateOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    format: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="csv, parquet or json (default: the --output file's suffix, else csv)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (default: standard output).", dir_okay=False),
+    ] = None,
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Write a mart (or the visits) as CSV, Parquet or JSON: the rows of a store and days, in order."""
+    from footfall import export, views
+
+    settings = load_settings(config, data)
+    if store is not None:
+        settings.store(store)  # checks the name
+    first, last = _date_range(date, start, end)
+    storage.require_data_folder(settings.data_dir, "export")
+    fmt = export.format_of(format, output)
+    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        raise FootfallError("--format parquet: Parquet is binary; give --output FILE (or redirect the output)")
+    dataset = views.VIEWS[mart]
+    con = views.connect(settings.data_dir, settings.privacy.k, only=[mart])
+    written = export.export(con, dataset, export.Rows(store, first, last), fmt, output)
+    where = f" to {_shown(output)}" if output is not None else ""
+    stderr.print(f"footfall: {written:,} row(s) of {dataset.name} written{where}", markup=False)
+
+
+@app.command("sql")
+def sql_shell(
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", metavar="SQL", help="Run this SQL, print the result and exit.")
+    ] = None,
+    format: Annotated[
+        SqlFormat, typer.Option("--format", help="table (default: the first and last rows), csv or json (all rows).")
+    ] = "table",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """DuckDB with one view per dataset (sightings, heartbeats, visits, daily, hourly, dwell,
+    occupancy, sensor_health): a shell, or --query SQL."""
+    from footfall import sql_shell as shell
+    from footfall import views
+
+    settings = load_settings(config, data)
+    storage.require_data_folder(settings.data_dir, "query")
+    con = views.connect(settings.data_dir, settings.privacy.k)
+    if query is not None:
+        shell.run_statements(con, query, format, sys.stdout)
+        return
+    status = shell.shell(con, format, sys.stdin, sys.stdout, sys.stderr)
+    if status:
+        raise typer.Exit(status)
 
 
 def _date_range(date: str | None, start: str | None, end: str | None):

@@ -88,6 +88,7 @@ class Dataset:
     relation: str | None = None  # the pipeline step (NN_<relation>.sql) that computes it
     notes: tuple[str, ...] = ()  # more for the data dictionary
     missing: str = ""  # what a row that is not there means (a missing day, hour, minute)
+    key: tuple[str, ...] = ()  # with store and date, what orders its rows (an enumerated column: by its values)
     partitions: tuple[Column, ...] = (STORE, DAY)
     required: bool = False  # its writer marks non-nullable columns required in the file
 
@@ -143,6 +144,7 @@ SIGHTINGS = Dataset(
     ),
     tier="sightings",
     required=True,
+    key=("ts", "sensor"),
     notes=("Parts are named `part-<capture hash>-<n>.parquet` (a stream's: `part-<session>-<roll>-<n>.parquet`).",),
     missing="No row in a minute is no probe request heard (the heartbeats tell whether the sensor was listening).",
 )
@@ -189,6 +191,7 @@ HEARTBEATS = Dataset(
     ),
     tier="sightings",
     required=True,
+    key=("minute", "sensor"),
     missing="A minute without a row is a minute the sensor did not report: a capture file reports only the "
     "minutes in which it holds frames, a running collector every minute it runs.",
 )
@@ -229,6 +232,7 @@ VISITS = Dataset(
     ),
     tier="visits",
     relation="visits",
+    key=("first_seen", "device_key"),
     notes=(
         "A visit belongs to the store's local day on which it started. Nothing here is suppressed: it is "
         "pseudonymous, not published. Count people with `count(distinct device_key)` per store and day only: "
@@ -329,6 +333,7 @@ HOURLY = Dataset(
     ),
     tier="marts",
     relation="mart_hourly",
+    key=("hour",),
     notes=(
         "`hour` is the store's local hour: a day has 24 rows, 23 when clocks go forward (that hour does not "
         "exist) and 24 when they go back (hour 2 then lasts two hours). For a UTC instant, combine `date` and "
@@ -361,6 +366,7 @@ DWELL = Dataset(
     ),
     tier="marts",
     relation="mart_dwell",
+    key=("bucket",),
     notes=(
         "A bucket's share is of all the visits (daily `visits`), not of the buckets published: a suppressed "
         "bucket still holds visits (0 to k-1 of them).",
@@ -386,6 +392,7 @@ OCCUPANCY = Dataset(
     ),
     tier="marts",
     relation="mart_occupancy",
+    key=("ts",),
     notes=(
         "Visits are those of the day (started on it): the first bins after midnight miss anyone who came the "
         "evening before.",
@@ -409,6 +416,7 @@ SENSOR_HEALTH = Dataset(
     ),
     tier="marts",
     relation="mart_sensor_health",
+    key=("sensor", "minute"),
     notes=(
         "Captures collected from files cover only their own span: minutes before the first and after the last "
         "frame of a capture are outside it, not an outage.",

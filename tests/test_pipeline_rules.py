@@ -245,10 +245,19 @@ def test_run_command_end_to_end(workspace: Path) -> None:
     assert again.returncode == 0 and "nothing new" in again.stderr
 
 
-def test_no_sightings_is_a_message_not_an_error(workspace: Path) -> None:
+def test_no_data_is_an_error_worded_as_the_audit_words_it(workspace: Path) -> None:
+    """Issue 13: `footfall run` on a data folder that does not exist, or holds no sightings,
+    exited 0 as if it had done its work."""
     run = run_footfall("run", "--date", "2024-01-01", cwd=workspace)
-    assert run.returncode == 0 and "no sightings" in run.stderr
+    audit = run_footfall("privacy", "audit", cwd=workspace)
+    assert run.returncode == audit.returncode == 1
+    assert run.stderr == audit.stderr.replace("nothing to audit", "nothing to run")
+    assert run.stderr == f"footfall: error: no data folder at {workspace / 'data'}: nothing to run (see --data)\n"
     assert not (workspace / "data").exists()
+    (workspace / "data").mkdir()
+    empty = run_footfall("run", cwd=workspace)
+    assert empty.returncode == 1
+    assert empty.stderr == "footfall: error: no sightings for any store under data: run `footfall collect` first\n"
     bad = run_footfall("run", "--date", "2024-13-01", cwd=workspace)
     assert bad.returncode == 1 and "--date" in bad.stderr
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from footfall import outputs, suppression
+from footfall import outputs, storage, suppression
 from footfall.config import Settings
 from footfall.errors import FootfallError, without_addresses
 from footfall.privacy import inventory, permissions, records
@@ -118,8 +118,7 @@ def audit(
     """Runs every rule (see the module docstring); `against` are captures whose
     addresses and SSIDs are looked for, `logs` extra files or folders to scan."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    if not settings.data_dir.is_dir():
-        raise FootfallError(f"no data folder at {settings.data_dir}: nothing to audit (see --data)")
+    storage.require_data_folder(settings.data_dir, "audit")
     for path in logs or []:
         if not path.exists():
             raise FootfallError(f"--log: no such file or folder: {path}")
