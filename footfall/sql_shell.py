@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
+import decimal
 import io
 import json
 import shutil
@@ -52,8 +54,18 @@ def print_result(relation: duckdb.DuckDBPyRelation | None, fmt: TableFormat, out
             pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
             out.write(buffer.getvalue().decode())
         else:
-            out.write(json.dumps(table.to_pylist(), default=str, indent=1) + "\n")
+            out.write(json.dumps(table.to_pylist(), default=_json_value, indent=1) + "\n")
     out.flush()
+
+
+def _json_value(value: object) -> object:
+    """What JSON has no type for: a 128-bit sum (a Decimal in Arrow) as a number, a date
+    or a time in ISO 8601."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
 
 
 def split_statements(text: str) -> list[str]:

@@ -30,6 +30,7 @@ def connect(data_dir: Path, k: int, only: Iterable[str] | None = None) -> duckdb
     """An in-memory DuckDB with one view per dataset of the data folder (or these only)."""
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set variable k = {int(k)}")  # getvariable('k'): the k in force, for the queries' ranges
     suppression.load_macros(con)
     wanted = set(only) if only is not None else set(VIEWS)
     for dataset in outputs.DATASETS:
