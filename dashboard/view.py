@@ -1,7 +1,8 @@
 """What every page shares: the configuration, the marts, the filters and the empty state.
 
-`footfall dashboard` passes the data folder and the configuration file to the app in
-the environment (FOOTFALL_DASHBOARD_DATA, FOOTFALL_CONFIG), so that the app reads the
+`footfall dashboard` passes the data folder, the secrets folder and the configuration
+file to the app in the environment (FOOTFALL_DASHBOARD_DATA, FOOTFALL_DASHBOARD_SECRETS,
+FOOTFALL_CONFIG), so that the app reads the
 very configuration the pipeline uses. The filters live in the entry script (app.py),
 so they keep their values from page to page; the page scripts read the View it leaves
 in the session.
@@ -22,6 +23,7 @@ from footfall.dashboard.queries import Marts, MartsError, Selection
 from footfall.errors import FootfallError
 
 DATA_ENV = "FOOTFALL_DASHBOARD_DATA"
+SECRETS_ENV = "FOOTFALL_DASHBOARD_SECRETS"  # the privacy page counts the salts alive there
 DEFAULT_DAYS = 7
 _VIEW_KEY = "_footfall_view"
 
@@ -48,8 +50,8 @@ class View:
 
 
 def settings_from_environment() -> Settings:
-    data = os.environ.get(DATA_ENV)
-    return load_settings(None, Path(data) if data else None)
+    data, secrets = os.environ.get(DATA_ENV), os.environ.get(SECRETS_ENV)
+    return load_settings(None, Path(data) if data else None, Path(secrets) if secrets else None)
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,7 +6,7 @@ than ignored, and every error says which key is wrong and why.
 
 Relative paths in a file are resolved against the file's folder, so a config works
 the same from any working directory; with no file they are relative to the working
-directory. The CLI's --data flag overrides data_dir.
+directory. The CLI's --data and --secrets flags override data_dir and secrets_dir.
 """
 
 from __future__ import annotations
@@ -123,8 +123,14 @@ class CollectorSettings(_Section):
 
 
 class NoticeSettings(_Section):
-    controller: str | None = None
-    contact: str | None = None
+    """What GDPR art. 13 asks a notice to say that the system cannot know: who runs it
+    and on what legal basis. A key left out is named by `footfall privacy notice`."""
+
+    controller: str | None = None  # who decides on the counting (the shop's legal name)
+    contact: str | None = None  # how to reach the controller (an e-mail or postal address)
+    dpo: str | None = None  # the data protection officer's name and contact (or that none is appointed)
+    legal_basis: str | None = None  # e.g. "legitimate interest (art. 6(1)(f)): counting visits to plan staffing"
+    authority: str | None = None  # the supervisory authority a customer may complain to
 
 
 class FileSettings(_Section):
@@ -232,8 +238,11 @@ def find_config_file(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def load_settings(config: Path | None = None, data_dir: Path | None = None) -> Settings:
-    """Reads, validates and resolves the configuration (see the module docstring)."""
+def load_settings(
+    config: Path | None = None, data_dir: Path | None = None, secrets_dir: Path | None = None
+) -> Settings:
+    """Reads, validates and resolves the configuration (see the module docstring);
+    data_dir and secrets_dir (the --data and --secrets flags) override the file."""
     source = find_config_file(config)
     raw: dict[str, Any] = {}
     if source is not None:
@@ -250,7 +259,7 @@ def load_settings(config: Path | None = None, data_dir: Path | None = None) -> S
 
     base = source.resolve().parent if source is not None else Path.cwd()
     data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
-    secrets = (base / parsed.secrets_dir).resolve()
+    secrets = (secrets_dir if secrets_dir is not None else base / parsed.secrets_dir).resolve()
     if secrets == data or secrets.is_relative_to(data):
         raise ConfigError(
             f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs"

@@ -308,3 +308,24 @@ def test_a_damaged_parquet_file_cannot_be_vouched_for(demo_outputs: Collected, t
     daily.write_bytes(daily.read_bytes()[:40])
     status, findings, _ = audit(workspace)
     assert (status, findings) == (1, [("unreadable", daily.resolve(), None)])
+
+
+def test_a_finding_in_a_log_gives_its_lines(
+    demo_outputs: Collected, tmp_path: Path, demo_secrets: tuple[bytes, bytes]
+) -> None:
+    """Issue 13: a finding in a log named the file only; its reader needs the lines."""
+    workspace = copy_of(demo_outputs, tmp_path)
+    log = workspace / "logs" / "collector.log"
+    log.parent.mkdir()
+    lines = [f"{time.ctime()} started"] * 40
+    for number in (3, 17, 40):  # 1-based
+        lines[number - 1] = f"{time.ctime()} probe request from {demo_secrets[0].hex(':')} rssi -61"
+    log.write_text("\n".join(lines) + "\n")
+    text = run_footfall("privacy", "audit", "--log", log, cwd=workspace)
+    assert text.returncode == 1
+    (finding,) = [line for line in text.stdout.splitlines() if line.startswith("mac-text:")]
+    assert finding.endswith("3 occurrence(s) in the file, lines 3, 17 and 40"), finding
+    status, findings, result = audit(workspace, "--log", log)
+    (item,) = [i for i in result["items"] if i["rule"] == "mac-text"]
+    assert item["detail"] == "3 occurrence(s) in the file, lines 3, 17 and 40"
+    assert demo_secrets[0].hex(":") not in text.output, "the place, never the value"

@@ -198,7 +198,18 @@ class _Scanner:
                 found.update(self.matcher.scan(blob))
                 found.subtract(self.matcher.scan(tail))  # already counted with the chunk before
                 tail = blob[-OVERLAP:]
-        self._report(+found, path, None, "the file")
+        found = +found
+        if found:
+            self._report_lines(found, path)
+
+    def _report_lines(self, found: Counter[str], path: Path) -> None:
+        """A text file's findings with the lines they are on (a log's reader goes there);
+        a binary file has no lines."""
+        lines = _leak_lines(path, self.matcher)
+        for rule, count in sorted(found.items()):
+            on = lines.get(rule, [])
+            where = "the file" if not on else f"the file, {_line_list(on)}"
+            self._add(rule, path, None, f"{count} occurrence(s) in {where}")
 
     def _parquet(self, path: Path) -> None:
         try:
@@ -270,6 +281,33 @@ class _Scanner:
         found[UNKEYED] = int(member(values, unkeyed).sum())
         found[MAC_BYTES] = int(member(values, macs).sum())
         return +found
+
+
+LINES_SHOWN = 10
+
+
+def _leak_lines(path: Path, matcher: LeakMatcher) -> dict[str, list[int]]:
+    """Per rule, the numbers of the lines that hold a finding; nothing for a file that is
+    not text (a NUL byte), where a line means nothing."""
+    lines: dict[str, list[int]] = {}
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if b"\0" in line:
+                return {}
+            for rule in matcher.scan(line):
+                lines.setdefault(rule, []).append(number)
+    return lines
+
+
+def _line_list(numbers: list[int]) -> str:
+    """'line 3', 'lines 3, 17 and 40', 'lines 3, 17, ... (12 lines)'."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    shown = ", ".join(str(n) for n in numbers[:LINES_SHOWN])
+    if len(numbers) > LINES_SHOWN:
+        return f"lines {shown}, ... ({len(numbers)} lines)"
+    head, last = shown.rsplit(", ", 1)
+    return f"lines {head} and {last}"
 
 
 def _is_count(mart: str, column: str, kind: str) -> bool:

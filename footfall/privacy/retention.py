@@ -33,12 +33,37 @@ from footfall.store_days import RunState, StoreDay
 TRASH = "trash"
 
 
+@dataclass(frozen=True)
+class NextDue:
+    """What falls due next, and when (UTC)."""
+
+    at: datetime
+    store: str
+    what: str  # `sightings store=S date=D`, `salt store=S epoch=E`
+
+
 @dataclass
 class RetentionResult:
     time: datetime
     dry_run: bool
     partitions: list[Partition] = field(default_factory=list)  # deleted (or, dry run, due)
     salts: list[SaltState] = field(default_factory=list)  # destroyed (or, dry run, due)
+    next_due: NextDue | None = None  # the next of what remains
+
+    def as_dict(self, settings: Settings) -> dict[str, Any]:
+        """The run as `footfall retention --format json` prints it."""
+        return {
+            "time": records.timestamp(self.time),
+            "dry_run": self.dry_run,
+            "partitions": [
+                {"dataset": p.dataset, "store": p.store, "date": p.date.isoformat()} for p in self.partitions
+            ],
+            "salts": [{"store": s.store, "epoch": s.epoch} for s in self.salts],
+            "retention_days": settings.file.retention.model_dump(),
+            "next_due": None
+            if self.next_due is None
+            else {"at": records.timestamp(self.next_due.at), "store": self.next_due.store, "what": self.next_due.what},
+        }
 
     def deleted_by_dataset(self) -> dict[str, int]:
         return dict(sorted(Counter(p.dataset for p in self.partitions).items()))
@@ -65,12 +90,30 @@ def due_salts(settings: Settings, now: datetime) -> list[SaltState]:
     return [state for state in store.states() if now > state.expires(store.grace)]
 
 
+def next_due(settings: Settings, now: datetime) -> NextDue | None:
+    """The first partition or salt to fall due after now (of those not due yet)."""
+    ages = inventory.Ages(settings, now)
+    candidates = []
+    for partition in inventory.partitions(settings.data_dir):
+        at = ages.due_at(partition) if partition.names else None
+        if at is not None and at > now:
+            what = f"{partition.dataset} store={partition.store} date={partition.date}"
+            candidates.append(NextDue(at, partition.store, what))
+    store = _salt_store(settings)
+    for state in store.states():
+        at = state.expires(store.grace).astimezone(UTC)
+        if at > now:
+            candidates.append(NextDue(at, state.store, f"salt store={state.store} epoch={state.epoch}"))
+    return min(candidates, key=lambda c: (c.at, c.what), default=None)
+
+
 def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
     """Deletes what is due (nothing with dry_run, which only lists it) and records the run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = RetentionResult(now, dry_run, due(settings, now))
     if dry_run:
         result.salts = due_salts(settings, now)
+        result.next_due = next_due(settings, now)
         return result
     when = records.timestamp(now)
     unchanged = _up_to_date_neighbours(settings, result.partitions)
@@ -87,6 +130,7 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
         if destroyed:
             records.append_log(settings.data_dir, destroyed)
         records.write(settings.data_dir, records.LAST_RETENTION, result.record())
+    result.next_due = next_due(settings, now)
     return result
 
 
