@@ -213,9 +213,7 @@ def test_a_partition_leaves_its_dataset_in_one_rename(tmp_path: Path, monkeypatc
     assert not (tmp_path / "data" / "sightings" / "store=s").exists()
 
 
-def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(
-    demo_outputs: Collected, workspace: Path
-) -> None:
+def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(demo_outputs: Collected, workspace: Path) -> None:
     """Issue 13: a dry run listed nothing when nothing was due, and never said when
     something would be; retention had no --format json like the audit."""
     (workspace / "footfall.toml").write_text("[retention]\nsightings = 2\nvisits = 30\nmarts = 0\n")
