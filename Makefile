@@ -39,11 +39,13 @@ system-deps:
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; }
 
-# Collects the two sensors of a real lab day (sample_captures/) into demo/, runs the
+# Collects the two sensors of a real lab day (sample_captures/) into demo/, with the lab's
+# configuration (sample_captures/brno.toml: Prague's clock, its -60 dBm walls, its PCs), runs the
 # pipeline (the collect summaries, then visitors, passers-by, capture rate and dwell) and
 # the privacy audit of everything written, against the captures' own addresses.
 demo: $(STAMP)
 	rm -rf demo && mkdir demo
+	cp sample_captures/brno.toml demo/footfall.toml
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_1_2024-03-15.pcap.gz --store demo --sensor position_1
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_2_2024-03-15.pcap.gz --store demo --sensor position_2
 	cd demo && ../$(BIN)/footfall run

@@ -88,6 +88,13 @@ def serve(settings: Settings, host: str, port: int, open_browser: bool | None) -
     if open_browser is None:
         open_browser = has_display()
     print(f"footfall dashboard: http://{host}:{port} (data: {settings.data_dir}); Ctrl+C stops it", flush=True)
+    if not settings.data_dir.is_dir():  # the audit's and the run's words; the pages say how to get data
+        print(
+            f"footfall: note: no data folder at {settings.data_dir}: nothing to show (see --data); "
+            "the dashboard opens on how to get some",
+            file=sys.stderr,
+            flush=True,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"footfall: note: listening on {host}: anyone who can reach it sees the aggregates", flush=True)
     sys.stderr.flush()

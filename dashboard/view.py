@@ -129,9 +129,12 @@ def require_data() -> tuple[View, Selection]:
 def empty_state(view: View) -> None:
     """What a new user sees before the pipeline has published anything."""
     st.title("No data yet")
+    data_dir = view.settings.data_dir
+    if not data_dir.is_dir():
+        st.warning(f"No data folder at {data_dir}: nothing to show (see --data).")
     st.markdown(
         f"""
-footfall has not published any figures under `{view.settings.data_dir / "marts"}` yet.
+footfall has not published any figures under `{data_dir / "marts"}` yet.
 The dashboard shows aggregates only, once the pipeline has made them. To get some:
 
 1. **Collect** probe requests from a sensor's captures (a monitor-mode adapter or an

@@ -274,7 +274,7 @@ def _describe(exc: ValidationError, source: Path | None) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        problem = "unknown key (see the Configuration section of the README for the keys)"
+        problem = f"unknown key{_did_you_mean(error['loc'])} (every key: docs/configuration.md)"
     else:
         problem = error["msg"].removeprefix("Value error, ")
         if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
@@ -283,3 +283,22 @@ def _describe(exc: ValidationError, source: Path | None) -> str:
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{where}{key}: {problem}{tail}"
+
+
+def _did_you_mean(location: tuple) -> str:
+    """'; did you mean 'timezone'?' for a key close to one the section accepts."""
+    import difflib
+    import typing
+
+    model: type[BaseModel] = FileSettings
+    parts = list(location)
+    while len(parts) > 1:
+        annotation = model.model_fields[str(parts.pop(0))].annotation
+        if typing.get_origin(annotation) is dict:  # stores.NAME, sensors.NAME: skip the name
+            annotation = typing.get_args(annotation)[1]
+            parts.pop(0)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    close = difflib.get_close_matches(str(parts[0]), list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

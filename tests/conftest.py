@@ -6,6 +6,7 @@ capture_builder, mart_builder and sightings_builder (small inputs with known con
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,12 @@ class Collected:
         return self.workspace / "data"
 
 
-def _collect_and_run(workspace: Path, batches: list[tuple[list[Path], str, str]]) -> Collected:
+def _collect_and_run(
+    workspace: Path, batches: list[tuple[list[Path], str, str]], config: Path | None = None
+) -> Collected:
     workspace.mkdir(parents=True)
+    if config is not None:
+        shutil.copy(config, workspace / "footfall.toml")
     console = ""
     for captures, store, sensor in batches:
         collect = run_footfall("collect", *captures, "--store", store, "--sensor", sensor, cwd=workspace)
@@ -83,14 +88,17 @@ def shared_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
     return _collect_and_run(workspace, [(real_captures(), "lab", "s1")])
 
 
+DEMO_CONFIG = SAMPLE_CAPTURES / "brno.toml"  # make demo copies it to demo/footfall.toml
+
+
 @pytest.fixture(scope="session")
 def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
-    """What `make demo` writes: the two sensors of the Brno sample day, and the pipeline
-    run. Read-only: copy it before changing anything."""
+    """What `make demo` writes: the two sensors of the Brno sample day with the lab's
+    configuration, and the pipeline run. Read-only: copy it before changing anything."""
     workspace = tmp_path_factory.mktemp("demo-outputs") / "work"
     sensors = ["position_1", "position_2"]
     batches = [([SAMPLE_CAPTURES / f"brno_{sensor}_2024-03-15.pcap.gz"], "demo", sensor) for sensor in sensors]
-    return _collect_and_run(workspace, batches)
+    return _collect_and_run(workspace, batches, config=DEMO_CONFIG)
 
 
 TWO_STORES_DAYS = ["2024-05-13", "2024-05-14", "2024-05-15", "2024-05-16", "2024-05-17", "2024-05-18"]

@@ -567,6 +567,7 @@ def test_empty_state_tells_a_new_user_what_to_do(page: str, tmp_path: Path, monk
     assert "No data yet" in words
     assert "footfall collect" in words and "footfall run" in words and str(tmp_path / "data" / "marts") in words
     assert not at.metric and not at.dataframe
+    assert [w.value for w in at.warning] == [f"No data folder at {tmp_path / 'data'}: nothing to show (see --data)."]
 
 
 def test_a_damaged_mart_file_is_named_and_the_rest_shown(scenario: int, tmp_path: Path) -> None:

@@ -155,3 +155,21 @@ def test_a_bad_configuration_stops_before_serving(tmp_path: Path) -> None:
     done = run_footfall("dashboard", "--port", str(free_port()), cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.output
     assert done.stderr.startswith("footfall: error:") and "privacy.k" in done.stderr
+
+
+def test_a_missing_data_folder_is_said_at_start(tmp_path: Path) -> None:
+    """In the audit's words, before the server starts (which it still does: the pages
+    say how to get data, and the privacy page needs none)."""
+    process = subprocess.Popen(
+        [str(FOOTFALL), "dashboard", "--data", str(tmp_path / "nowhere"), "--port", str(free_port()), "--no-browser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stderr.readline() if process.stderr else ""
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert line.startswith(f"footfall: note: no data folder at {tmp_path / 'nowhere'}: nothing to show (see --data)")
