@@ -175,6 +175,7 @@ def _sensor_health(rng, store, dates, k) -> pa.Table:
             "frames": pa.array(frames.astype(np.int64), mask=hidden),
             "probes": pa.array(probes.astype(np.int64), mask=hidden),
             "suppressed": hidden,
+            "continuous": np.ones(frames.size, bool),  # live sensors: a minute without a row is an outage
             "store": [store] * frames.size,
             "date": np.tile(dates, 1)[minute_index // 1440],
         }

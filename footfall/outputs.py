@@ -55,16 +55,25 @@ class Column:
     hidden_with: tuple[str, ...] = ()  # derived from these counts: null when one of them is suppressed
     values: tuple[str, ...] = ()  # the only values it takes, in their order
     sums: str | None = None  # for a count: across what its values add up, and what a sum means
+    newer: bool = False  # added after marts were first published: older files lack it (readers take it as absent)
 
     @property
     def field(self) -> pa.Field:
         return pa.field(self.name, self.type.arrow, nullable=self.nullable)
 
 
-def count(name: str, description: str, unit: str, sums: str, *, suppressed: bool = True) -> Column:
+def count(name: str, description: str, unit: str, sums: str, *, suppressed: bool = True, newer: bool = False) -> Column:
     """A mart count (an integer): null when below k, unless suppressed=False."""
     return Column(
-        name, INT64, description, nullable=suppressed, unit=unit, count=True, suppressed=suppressed, sums=sums
+        name,
+        INT64,
+        description,
+        nullable=suppressed,
+        unit=unit,
+        count=True,
+        suppressed=suppressed,
+        sums=sums,
+        newer=newer,
     )
 
 
@@ -112,6 +121,10 @@ class Dataset:
 
     def counts(self) -> list[str]:
         return [c.name for c in self.columns if c.count]
+
+    def first_columns(self) -> set[str]:
+        """The columns every file of it has, however old (the others are `newer`)."""
+        return {c.name for c in self.columns if not c.newer}
 
 
 SIGHTINGS = Dataset(
@@ -258,12 +271,14 @@ DAILY = Dataset(
             "the low end of the plausible range of `visitors` (the estimate's uncertainty; see docs/accuracy.md)",
             "people",
             "like `visitors`: the sum of the low ends is the low end of the sum",
+            newer=True,
         ),
         count(
             "visitors_high",
             "the high end of the plausible range of `visitors`",
             "people",
             "like `visitors`: the sum of the high ends is the high end of the sum",
+            newer=True,
         ),
         count("visits", "visits classed visitor", "visits", "across stores and days"),
         count(
@@ -329,7 +344,7 @@ HOURLY = Dataset(
             hidden_with=("arrivals", "passersby"),
         ),
         suppressed_flag(),
-        Column("estimated", BOOL, "the counts stand for people estimated from device keys", False),
+        Column("estimated", BOOL, "the counts stand for people estimated from device keys", False, newer=True),
     ),
     tier="marts",
     relation="mart_hourly",
@@ -413,6 +428,15 @@ SENSOR_HEALTH = Dataset(
         count("frames", "frames of any kind", "frames", "across minutes, sensors and days"),
         count("probes", "probe requests kept", "frames", "across minutes, sensors and days"),
         suppressed_flag(),
+        Column(
+            "continuous",
+            BOOL,
+            "the sensor's collector reported every minute it ran that day, the quiet ones too (a stream or a live "
+            "capture: a minute without a row is an outage); false for capture files, which hold only the minutes "
+            "with frames (a minute without a row inside the capture's span is a quiet one)",
+            False,
+            newer=True,
+        ),
     ),
     tier="marts",
     relation="mart_sensor_health",
@@ -421,8 +445,9 @@ SENSOR_HEALTH = Dataset(
         "Captures collected from files cover only their own span: minutes before the first and after the last "
         "frame of a capture are outside it, not an outage.",
     ),
-    missing="A minute without a row is a minute the sensor heard nothing: down, out of range, or outside the "
-    "capture's span. A sensor with no row all day was not heard at all.",
+    missing="A minute without a row is a minute the sensor heard nothing: outside the capture's span (no data), "
+    "inside it a quiet minute for a capture file, an outage for a `continuous` sensor. A sensor with no row all "
+    "day was not heard at all.",
 )
 
 DATASETS = (SIGHTINGS, HEARTBEATS, VISITS, DAILY, HOURLY, DWELL, OCCUPANCY, SENSOR_HEALTH)
