@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large eval docs screenshots system-deps venv clean
+.PHONY: demo test bench bench-large eval docs screenshots fuzz fuzz-deps system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,5 +86,36 @@ docs: $(STAMP)
 screenshots: demo system-deps
 	$(BIN)/python docs/screenshots/take.py
 
+# Hostile input and faults (minutes; not part of make test): the C parser under ASan+UBSan
+# with libFuzzer (clang, installed by apt-get when missing) from the sample captures and
+# generated captures of every link type; then mutated captures through `footfall collect`
+# (files and streams), kill -9 of `footfall run`, concurrent runs and collectors, and a
+# full disk. Prints the counts (also in fuzz/work/summary.txt); exit 1 on any failure.
+FUZZ_SECONDS ?= 300
+FUZZ_CLI_CASES ?= 150
+FUZZ_KILLS ?= 30
+FUZZ_WORK := fuzz/work
+PY_INCLUDE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_LIBDIR = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
+PY_VERSION = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("VERSION"))')
+
+fuzz-deps:
+	@if command -v clang >/dev/null 2>&1 && echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
+		| clang -x c -fsanitize=fuzzer,address,undefined - -o /dev/null 2>/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "clang with libFuzzer is missing and this user cannot install it: apt-get install clang libclang-rt-dev" >&2; exit 1; fi; \
+	echo "installing clang and libFuzzer (apt-get) ..."; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang libclang-rt-dev >/dev/null || \
+	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang libclang-rt-dev >/dev/null; }
+
+$(FUZZ_WORK)/probes_fuzzer: fuzz/probes_fuzzer.c collector/_probes.c $(STAMP) | fuzz-deps
+	mkdir -p $(FUZZ_WORK)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$(PY_INCLUDE) \
+		fuzz/probes_fuzzer.c -o $@ -L$(PY_LIBDIR) -lpython$(PY_VERSION) -Wl,-rpath,$(PY_LIBDIR)
+
+fuzz: $(STAMP) system-deps $(FUZZ_WORK)/probes_fuzzer
+	rm -rf $(FUZZ_WORK)/seeds && $(BIN)/python fuzz/make_seeds.py $(FUZZ_WORK)/seeds
+	$(BIN)/python fuzz/run_fuzz.py --work $(FUZZ_WORK) --seconds $(FUZZ_SECONDS) --cli-cases $(FUZZ_CLI_CASES) --kills $(FUZZ_KILLS)
+
 clean:
-	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so
+	rm -rf $(VENV) demo build *.egg-info bench/.cache collector/*.so $(FUZZ_WORK)

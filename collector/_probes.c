@@ -47,6 +47,7 @@ enum {
     C_NO_TIMESTAMP,      /* pcapng simple packet blocks: no time, cannot be a sighting */
     C_OTHER_BLOCKS,      /* pcapng blocks that carry no frame (statistics, names...) */
     C_BAD_TIMESTAMP,     /* probe requests dated before 1970 or after 2199: a corrupt record */
+    C_OVERSIZED,         /* pcapng packet blocks longer than any 802.11 frame: skipped whole */
     N_COUNTERS
 };
 
@@ -58,7 +59,11 @@ enum { ST_NEED_MORE = 0, ST_FULL = 1, ST_FATAL = 2 };
 
 #define MAX_IFACES 1024
 #define MAX_TS_US 7258118400000000LL /* 2200-01-01 */
-#define MAX_PCAP_RECORD (256u * 1024u)
+/* The longest record an 802.11 capture can hold: libpcap's and Wireshark's largest
+ * snaplen for 802.11 link types (262144), far above any frame (an 802.11 MPDU is at
+ * most 11454 bytes, a radio header at most 65535). The file's own snaplen is not
+ * trusted: 0xFFFFFFFF there must not let one record claim gigabytes of memory. */
+#define MAX_RECORD (256u * 1024u)
 #define MAX_PCAPNG_BLOCK (16u * 1024u * 1024u)
 
 typedef struct {
@@ -106,7 +111,6 @@ typedef struct {
     int swapped;          /* pcap: file byte order differs from little endian reading */
     int nano;             /* pcap: nanosecond timestamps */
     int rec_hdr_len;      /* pcap: 16, or 24 for the modified (Kuznetzov) format */
-    uint32_t snaplen;
     Iface pcap_iface;
     int ng_swapped;       /* pcapng: current section is big endian */
     int n_ifaces;
@@ -468,7 +472,6 @@ static int detect_format(Parser *P, const uint8_t *b, Py_ssize_t n, Py_ssize_t *
     P->swapped = sw;
     P->nano = nano;
     P->rec_hdr_len = rec;
-    P->snaplen = rd32(b + 16, sw);
     set_link(&P->pcap_iface, rd32(b + 20, sw));
     P->pcap_iface.tsres_pow2 = 0;
     P->pcap_iface.tsres = nano ? 9 : 6;
@@ -479,17 +482,18 @@ static int detect_format(Parser *P, const uint8_t *b, Py_ssize_t n, Py_ssize_t *
 
 static int parse_pcap(Parser *P, const uint8_t *b, Py_ssize_t n, Py_ssize_t *pos, Out *o) {
     const int sw = P->swapped;
-    uint32_t limit = P->snaplen > MAX_PCAP_RECORD ? P->snaplen : MAX_PCAP_RECORD;
     while (1) {
         if (o->n >= o->cap) return ST_FULL;
         Py_ssize_t p = *pos;
         if (n - p < P->rec_hdr_len) return ST_NEED_MORE;
         uint32_t sec = rd32(b + p, sw), frac = rd32(b + p + 4, sw);
         uint32_t caplen = rd32(b + p + 8, sw);
-        if (caplen > limit) {
+        if (caplen > MAX_RECORD) {
+            /* the length is never printed: after a corrupt record it is 4 bytes of a frame */
             char msg[160];
-            snprintf(msg, sizeof msg, "corrupt pcap record header at byte %lld (captured length %u)",
-                     (long long)(P->offset + p), caplen);
+            snprintf(msg, sizeof msg,
+                     "corrupt pcap record header at byte %lld (its captured length is longer than any 802.11 frame)",
+                     (long long)(P->offset + p));
             return fatal(P, msg);
         }
         if (n - p < (Py_ssize_t)P->rec_hdr_len + caplen) return ST_NEED_MORE;
@@ -563,9 +567,10 @@ static int parse_pcapng(Parser *P, const uint8_t *b, Py_ssize_t n, Py_ssize_t *p
         }
         uint32_t blen = rd32(b + p + 4, sw);
         if (blen < 12 || (blen & 3) || blen > MAX_PCAPNG_BLOCK) {
+            /* the length is never printed: after a corrupt block it is 4 bytes of a frame */
             char msg[160];
-            snprintf(msg, sizeof msg, "corrupt pcapng block at byte %lld (length %u)",
-                     (long long)(P->offset + p), blen);
+            snprintf(msg, sizeof msg, "corrupt pcapng block at byte %lld (its length is impossible)",
+                     (long long)(P->offset + p));
             return fatal(P, msg);
         }
         if (n - p < (Py_ssize_t)blen) return ST_NEED_MORE;
@@ -604,6 +609,11 @@ static int parse_pcapng(Parser *P, const uint8_t *b, Py_ssize_t n, Py_ssize_t *p
             if (caplen > blen_body - 20) {
                 P->counters[C_FRAMES]++;
                 P->counters[C_SHORT_FRAME]++;
+                break;
+            }
+            if (caplen > MAX_RECORD) {
+                P->counters[C_FRAMES]++;
+                P->counters[C_OVERSIZED]++;
                 break;
             }
             if (ifid >= (uint32_t)P->n_ifaces) {

@@ -11,7 +11,7 @@ here, and so are the store's listed equipment, before any column leaves memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from footfall.collector.optout import OptOutList
 from footfall.collector.probe_parser import ProbeBatch
 from footfall.collector.salts import SaltStore
 from footfall.epochs import Labelled, StoreCalendar
+from footfall.key_spaces import key_id
 
 LAYOUT_TAG = b"footfall/ie-layout/v1:"
 
@@ -41,6 +42,7 @@ class Sightings:
     epoch: Labelled
     date: Labelled
     distinct_devices: dict[str, np.ndarray]  # per epoch label: the batch's pseudonyms, each once
+    key_ids: dict[str, str] = field(default_factory=dict)  # epoch -> which salt keyed it (key_spaces)
 
     def __len__(self) -> int:
         return len(self.ts_us)
@@ -96,6 +98,7 @@ class _EpochKeys:
     def __init__(self, salt: bytes, optout: OptOutList, helper: HashHelper | None) -> None:
         self._salt = salt
         self._hasher = KeyedHash(salt)
+        self.key_id = key_id(salt)
         self._helper = helper
         self._optout = optout
         self._devices = _SortedCache()
@@ -201,6 +204,7 @@ class Anonymiser:
             epoch=epochs,
             date=dates,
             distinct_devices=distinct,
+            key_ids={label: self._epochs[label].key_id for label in epochs.labels if label in self._epochs},
         )
 
     @property

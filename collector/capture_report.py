@@ -113,9 +113,12 @@ class CaptureReport:
         return self.status == "failed"
 
 
-def failure(name: str, parsed: Parsed, *, error: str | None = None, stopped: bool = False) -> str | None:
+def failure(
+    name: str, parsed: Parsed, *, error: str | None = None, stopped: bool = False, problem: str | None = None
+) -> str | None:
     """Why the capture failed, or None: an error that stopped the reading, bytes that
-    are not a capture, nothing at all (unless a stop came before the first byte), or
+    are not a capture, nothing at all (unless a stop came before the first byte; when
+    compressed data was damaged before the first frame, that is what is said), or
     frames of a link type footfall does not read."""
     if error:
         return error
@@ -125,7 +128,7 @@ def failure(name: str, parsed: Parsed, *, error: str | None = None, stopped: boo
         kept = f"; the {parsed.frames:,} frames before it were read" if parsed.frames else ""
         return f"{name}: {parsed.error}{kept}"
     if parsed.format is None:
-        return f"{name}: empty, or too short to be a capture"
+        return f"{name}: {damaged(problem, 0)}" if problem else f"{name}: empty, or too short to be a capture"
     if parsed.frames and parsed.skipped.get("unsupported link") == parsed.frames:
         return f"{name}: {unsupported(parsed.unsupported_linktype or 0)}"
     return None
@@ -140,8 +143,11 @@ def cut_short(kind: str, cut: int) -> str:
     return f"the {kind} ends inside a record ({cut} bytes cut off); every whole frame before it was kept"
 
 
-def damaged(problem: str) -> str:
-    return f"{problem}; frames before the damage were kept"
+def damaged(problem: str, frames: int) -> str:
+    """What a damaged compressed capture gave: the frames before the damage, or none."""
+    if frames:
+        return f"{problem}; the {frames:,} frames before the damage were kept"
+    return f"{problem}, before its first whole frame"
 
 
 def already_collected(store: str, earlier: dict[str, Any], *, withdrawn: bool) -> str:

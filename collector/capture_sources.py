@@ -209,6 +209,20 @@ class CaptureReader:
             self._map.madvise(mmap.MADV_DONTNEED, 0, release)
             self._released = release
 
+    def _hash_rest_of_map(self) -> None:
+        """What the parser did not reach (it stopped at a corrupt record) is hashed a
+        window at a time, each window's pages dropped once hashed: resident memory stays
+        flat however much of the file is left."""
+        assert self._view is not None and self._map is not None
+        while self._hash_queued < len(self._view):
+            self._queue_hash(self._hash_queued + _WINDOW)
+            while self._hashing:
+                self._hashing.popleft()[1].result()
+            release = self._hash_queued - self._hash_queued % mmap.PAGESIZE
+            if release > self._released:
+                self._map.madvise(mmap.MADV_DONTNEED, 0, release)
+                self._released = release
+
     def _queue_hash(self, upto: int) -> None:
         assert self._view is not None
         upto = min(upto, len(self._view))
@@ -230,7 +244,7 @@ class CaptureReader:
 
     def content_hash(self) -> str:
         if self._view is not None:
-            self._queue_hash(len(self._view))
+            self._hash_rest_of_map()
         for future in self._pending:
             future.result()
         self._pending.clear()

@@ -280,9 +280,11 @@ class CaptureEngine:
         """Publishes what is open (or withdraws a capture collected before) and says what
         the capture gave."""
         parsed = Parsed.of(self._parser)
-        error = failure(self.name, parsed, error=ending.error, stopped=ending.stopped_by is not None)
+        error = failure(
+            self.name, parsed, error=ending.error, stopped=ending.stopped_by is not None, problem=ending.problem
+        )
         status = "ok" if error is None else "failed"
-        warnings, notes = self._remarks(ending)
+        warnings, notes = self._remarks(ending, parsed, error)
         filtered = self._keys.filtered - self._filtered_before
         recordable = self._recordable(ending, parsed, status)
         earlier = None if self._force or not recordable else self._ledger.find(ending.content_hash)
@@ -316,12 +318,12 @@ class CaptureEngine:
     def _part_id(self, ending: Ending) -> str:
         return f"{self.session}-{self._rolls:06d}" if self.session else ending.content_hash[:16]
 
-    def _remarks(self, ending: Ending) -> tuple[list[str], list[str]]:
+    def _remarks(self, ending: Ending, parsed: Parsed, error: str | None) -> tuple[list[str], list[str]]:
         warnings, notes = [], []
         if self._tail and ending.stopped_by is None:
             warnings.append(cut_short("stream" if self.session else "capture", len(self._tail)))
-        if ending.problem:
-            warnings.append(damaged(ending.problem))
+        if ending.problem and not (error and ending.problem in error):  # not said twice
+            warnings.append(damaged(ending.problem, parsed.frames))
         if ending.stopped_by:
             notes.append(f"stopped by {ending.stopped_by}: every whole frame received was written")
         return warnings, notes

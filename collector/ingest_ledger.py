@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from footfall.errors import writing
+
 
 class IngestLedger:
     def __init__(self, data_dir: Path, store: str) -> None:
@@ -96,10 +98,11 @@ class IngestLedger:
 
     def record(self, entry: dict[str, Any]) -> None:
         """Appends one line (a single write, so concurrent collectors do not interleave)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        with writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)

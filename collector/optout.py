@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 from footfall.collector.keyed_hash import KeyedHash
-from footfall.collector.salts import private_dir, write_private_file
+from footfall.collector.salts import private_dir, tighten, write_private_file
 from footfall.errors import FootfallError
 
 KEY_NAME = "optout.key"
@@ -67,6 +67,7 @@ class OptOutList:
         if not path.exists():
             private_dir(self.secrets_dir)
             write_private_file(path, secrets.token_bytes(32), exclusive=True)
+        tighten(path)
         key = path.read_bytes()
         if len(key) != 32:
             raise FootfallError(f"opt-out key {path} is damaged ({len(key)} bytes instead of 32)")

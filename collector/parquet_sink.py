@@ -13,6 +13,7 @@ not in the file, as Hive readers (DuckDB, pandas, Spark) expect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from footfall import outputs, storage
+from footfall import key_spaces, leftovers, outputs, storage
 from footfall.collector.anonymiser import Sightings
 from footfall.collector.heartbeats import MinuteRows
+from footfall.errors import writing
 
 # The contract's columns (footfall.outputs). Readers see plain strings for sensor and
 # epoch; the writer gets them dictionary-encoded (WRITE_SCHEMA) and stores no Arrow
@@ -136,6 +138,7 @@ class _DatePartition:
     pending_rows: int = 0
     part: _OpenPart | None = None
     finished: list[Path] = field(default_factory=list)
+    key_ids: dict[str, str] = field(default_factory=dict)  # sightings: epoch -> key id, into each footer
 
 
 class PartitionedSink:
@@ -148,10 +151,10 @@ class PartitionedSink:
         self.schema = schema
         self._dates: dict[str, _DatePartition] = {}
 
-    def append(self, label: str, table: pa.Table) -> None:
-        """Adds rows of one local date."""
+    def append(self, label: str, table: pa.Table, key_ids: dict[str, str] | None = None) -> None:
+        """Adds rows of one local date (and, for sightings, the key ids of their epochs)."""
         if table.num_rows:
-            self._append(label, table)
+            self._append(label, table, key_ids or {})
 
     def dates(self) -> list[str]:
         return sorted(self._dates)
@@ -177,18 +180,20 @@ class PartitionedSink:
     def abort(self) -> None:
         for partition in self._dates.values():
             if partition.part is not None:
-                partition.part.writer.close()
+                with contextlib.suppress(OSError):  # the close may fail again (a full disk)
+                    partition.part.writer.close()
                 partition.finished.append(partition.part.temp)
             for temp in partition.finished:
                 temp.unlink(missing_ok=True)
         self._dates.clear()
 
-    def _append(self, label: str, table: pa.Table) -> None:
+    def _append(self, label: str, table: pa.Table, key_ids: dict[str, str]) -> None:
         partition = self._dates.get(label)
         if partition is None:
             folder = dataset_dir(self.data_dir, self.dataset, self.store, label)
             folder.mkdir(parents=True, exist_ok=True)
             partition = self._dates[label] = _DatePartition(folder)
+        partition.key_ids.update(key_ids)
         partition.pending.append(table)
         partition.pending_rows += table.num_rows
         if partition.pending_rows >= ROW_GROUP_ROWS:
@@ -203,9 +208,12 @@ class PartitionedSink:
             partition.pending, partition.pending_rows = [], 0
             part = partition.part
             if part is None:
-                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
-                part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
-            part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                # 8 hex digits of token: 12 would read as an address to the audit
+                temp = partition.folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+                with writing(temp):
+                    part = partition.part = _OpenPart(temp, _writer(temp, self.schema))
+            with writing(part.temp):
+                part.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             part.rows += table.num_rows
             if part.rows >= PART_ROWS:
                 self._close_part(partition)
@@ -213,11 +221,15 @@ class PartitionedSink:
             self._close_part(partition)
 
     def _close_part(self, partition: _DatePartition) -> None:
-        assert partition.part is not None
-        partition.part.writer.close()
-        with open(partition.part.temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        partition.finished.append(partition.part.temp)
+        part = partition.part
+        assert part is not None
+        with writing(part.temp):
+            if partition.key_ids:
+                part.writer.add_key_value_metadata(key_spaces.metadata(partition.key_ids))
+            part.writer.close()
+            with open(part.temp, "rb") as handle:
+                os.fsync(handle.fileno())
+        partition.finished.append(part.temp)
         partition.part = None
 
 
@@ -238,23 +250,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 
 def remove_stale_temporaries(data_dir: Path, store: str) -> int:
     """Deletes temporary parts left by collectors that died (their process is gone)."""
-    removed = 0
-    for temp in data_dir.glob(f"*/{storage.STORE_KEY}{store}/{storage.DATE_KEY}*/{TEMP_PREFIX}*{TEMP_SUFFIX}"):
-        pid = temp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            temp.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return len(leftovers.remove(leftovers.collector_parts(data_dir, store)))
 
 
 class SightingsSink(PartitionedSink):
@@ -263,9 +259,23 @@ class SightingsSink(PartitionedSink):
     def __init__(self, data_dir: Path, store: str, sensor: str) -> None:
         super().__init__(data_dir, "sightings", store, WRITE_SCHEMA)
         self.sensor = sensor
+        self._checked: set[tuple[str, str]] = set()
 
     def write(self, sightings: Sightings) -> None:
         dates = sightings.date
         for code, label in enumerate(dates.labels):
             rows = slice(None) if len(dates.labels) == 1 else np.flatnonzero(dates.codes == code)
-            self.append(label, to_table(sightings, self.sensor, rows))
+            epochs = {sightings.epoch.labels[c] for c in np.unique(sightings.epoch.codes[rows]).tolist()}
+            key_ids = {epoch: sightings.key_ids[epoch] for epoch in epochs if epoch in sightings.key_ids}
+            self._check_key_space(label, key_ids)
+            self.append(label, to_table(sightings, self.sensor, rows), key_ids)
+
+    def _check_key_space(self, label: str, key_ids: dict[str, str]) -> None:
+        """Once per date and epoch: the date's published sightings of the epoch, if any,
+        were keyed with the same salt (collector/key_spaces.py)."""
+        for epoch, own in key_ids.items():
+            if (label, epoch) not in self._checked:
+                key_spaces.check_partition(
+                    dataset_dir(self.data_dir, self.dataset, self.store, label), self.store, epoch, own
+                )
+                self._checked.add((label, epoch))

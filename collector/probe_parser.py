@@ -29,6 +29,7 @@ COUNTER_NAMES = (
     "no_timestamp",
     "other_blocks",
     "bad_timestamp",
+    "oversized",
 )
 MALFORMED = {
     "bad_radio_header": "radio header length past the frame or inconsistent",
@@ -36,6 +37,7 @@ MALFORMED = {
     "bad_fcs": "frame check sequence failed",
     "bad_80211_version": "not 802.11 protocol version 0",
     "bad_timestamp": "timestamp before 1970 or after 2199",
+    "oversized": "record longer than any 802.11 frame (256 KiB)",
 }
 
 _MANAGEMENT = {

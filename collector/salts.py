@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from footfall import storage
+from footfall import leftovers, storage
 from footfall.epochs import Epoch
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, writing
 
 SALT_BYTES = 32
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_TEMPORARY = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")  # write_private_file's
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,22 @@ def private_dir(path: Path, below: Path | None = None) -> Path:
     return path
 
 
+def tighten(path: Path) -> None:
+    """A secret file readable by others (copied in, restored from a backup, written
+    by an older version) is made owner-only before it is used again."""
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, FILE_MODE)
+
+
 def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> bool:
     """Writes a 0600 file atomically. With exclusive=True an existing file wins and
-    False is returned, so two collectors starting an epoch together agree on one salt."""
+    False is returned, so two collectors starting an epoch together agree on one salt.
+    A writer killed before the rename leaves its temporary (`orphaned_temporaries`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with writing(path):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with writing(path), os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -82,6 +93,17 @@ def write_private_file(path: Path, data: bytes, *, exclusive: bool = False) -> b
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def orphaned_temporaries(secrets_dir: Path) -> list[Path]:
+    """Temporaries of write_private_file whose writer is gone: a salt or key, half
+    written or never renamed, that nothing would ever destroy."""
+    found = []
+    for temp in sorted(secrets_dir.rglob(".*.tmp")) if secrets_dir.is_dir() else []:
+        match = _TEMPORARY.fullmatch(temp.name)
+        if match and temp.is_file() and not leftovers.alive(int(match.group(1))):
+            found.append(temp)
+    return found
 
 
 def shred(path: Path) -> None:
@@ -119,6 +141,7 @@ class SaltStore:
                 self.recreated.add((store, epoch.label))
             write_private_file(key_path, secrets.token_bytes(SALT_BYTES), exclusive=True)
         try:
+            tighten(key_path)
             key = key_path.read_bytes()
         except OSError as exc:
             raise FootfallError(
@@ -162,14 +185,20 @@ class SaltStore:
     def destroy_expired(self, now: datetime | None = None) -> list[SaltState]:
         """Destroys every salt past its epoch and grace; returns what was destroyed."""
         now = now or self.now()
+        for temp in orphaned_temporaries(self.secrets_dir):
+            shred(temp)
         destroyed = []
         for state in self.states():
             if now > state.expires(self.grace):
-                shred(state.path)
-                shred(state.path.with_suffix(".json"))
-                self._record_destruction(state, now)
+                self.destroy(state, now)
                 destroyed.append(state)
         return destroyed
+
+    def destroy(self, state: SaltState, now: datetime | None = None) -> None:
+        """Destroys one salt now (overwritten, unlinked, a tombstone recorded)."""
+        shred(state.path)
+        shred(state.path.with_suffix(".json"))
+        self._record_destruction(state, now or self.now())
 
     def _meta(self, key_path: Path) -> dict[str, datetime]:
         """A salt without readable metadata counts as used now and ended now, so it
@@ -187,9 +216,10 @@ class SaltStore:
     def _record_destruction(self, state: SaltState, now: datetime) -> None:
         line = json.dumps({"epoch": state.epoch, "destroyed_at": now.isoformat()}) + "\n"
         log = self.root / state.store / "destroyed.jsonl"
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-        with os.fdopen(fd, "a") as handle:
-            handle.write(line)
+        with writing(log):
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(line)
 
     def _was_destroyed(self, store: str, label: str) -> bool:
         log = self.root / store / "destroyed.jsonl"

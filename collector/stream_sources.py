@@ -42,6 +42,7 @@ class _Member:
 
     def __init__(self, compression: str) -> None:
         self._zlib = compression == "gzip"
+        self.salvaged = b""  # what the step that met damaged data gave before it
         self._inner: Any
         if self._zlib:
             self._inner = zlib.decompressobj(wbits=31)
@@ -58,18 +59,42 @@ class _Member:
 
     def step(self, data: bytes | memoryview, limit: int) -> tuple[bytes, bytes | memoryview]:
         """Output (at most `limit`) and the input still to give. zlib gets its input in
-        bounded steps: when it meets damaged data it raises and the output of that call
-        is lost, so a stream that arrived at once keeps what came before the damage."""
+        bounded steps, and when it meets damaged data (it raises, and the output of that
+        call would be lost) the step is done again from a copy of its state, a byte at a
+        time, so that everything zlib can give before the damage is kept (`salvaged`):
+        a stream keeps every frame that the same bytes read as a file keep."""
         if not self._zlib:
             out = self._inner.decompress(data, limit)
             return out, self._inner.unused_data if self._inner.eof else b""
         view = memoryview(data)  # slices without copies: the rest may be megabytes
         head, rest = view[:INPUT_STEP_BYTES], view[INPUT_STEP_BYTES:]
-        out = self._inner.decompress(head, limit)
+        before = self._inner.copy()
+        try:
+            out = self._inner.decompress(head, limit)
+        except zlib.error:
+            self.salvaged = _salvage(before, head, limit)
+            raise
         if self._inner.eof:
             return out, self._inner.unused_data + rest
         tail = self._inner.unconsumed_tail
         return out, tail + rest if tail else rest
+
+
+def _salvage(inner: Any, data: memoryview, limit: int) -> bytes:
+    """Feeds `data` to a zlib decompressor one byte at a time until it raises: the
+    output it gave up to the damage (at most `limit`)."""
+    pieces: list[bytes] = []
+    size = 0
+    for position in range(len(data)):
+        try:
+            piece = inner.decompress(data[position : position + 1], limit - size)
+        except zlib.error:
+            break
+        pieces.append(piece)
+        size += len(piece)
+        if inner.unconsumed_tail or inner.eof or size >= limit:
+            break
+    return b"".join(pieces)
 
 
 class StreamDecoder:
@@ -119,6 +144,7 @@ class StreamDecoder:
                 piece, self._input = member.step(self._input, limit - size)
             except _DAMAGE as exc:
                 self.damaged = f"{self.compression} data damaged ({exc})"
+                pieces.append(member.salvaged)
                 break
             pieces.append(piece)
             size += len(piece)

@@ -433,7 +433,7 @@ class Marts:
             found.update(
                 name
                 for name in storage.partition_values(self.root / mart, storage.STORE_KEY)
-                if NAME_PATTERN.match(name)
+                if NAME_PATTERN.fullmatch(name)
             )
         return sorted(found)
 

@@ -40,9 +40,9 @@ def is_locally_administered(mac: bytes) -> bool:
 
 def parse_prefix(text: str) -> tuple[int, int]:
     """'dc:fb:48' -> (0xdcfb48, 24): the value and its length in bits (1 to 6 bytes).
-    A ValueError, so that the configuration's validation names the key. (The store's
-    own equipment: its text may be repeated.)"""
+    A ValueError, so that the configuration's validation names the key. The error never
+    repeats the input: a whole address is someone's device (a typo in an address too)."""
     digits = _digits(text)
     if not _HEX.match(digits) or len(digits) % 2 or not 2 <= len(digits) <= 12:
-        raise ValueError(f"{text!r} is not a MAC address or prefix (1 to 6 hex bytes, like 'dc:fb:48')")
+        raise ValueError("not a MAC address or prefix (1 to 6 hex bytes, like 'dc:fb:48')")
     return int(digits, 16), 4 * len(digits)

@@ -168,12 +168,12 @@ def _running_options(settings: Settings, captures, live, channel, hop, dwell, ro
         raise FootfallError(f"{'--channel' if channel is not None else '--hop'}: only with --live IFACE")
     if channel is not None and hop is not None:
         raise FootfallError("--hop: give either --channel or --hop, not both")
-    if dwell <= 0:
-        raise FootfallError(f"--dwell: must be more than 0 seconds (got {dwell:g})")
-    if roll_seconds is not None and roll_seconds <= 0:
-        raise FootfallError(f"--roll-seconds: must be more than 0 (got {roll_seconds:g})")
-    if roll_rows is not None and roll_rows < 1:
-        raise FootfallError(f"--roll-rows: must be at least 1 (got {roll_rows})")
+    if not 0 < dwell <= 3600:  # also refuses nan
+        raise FootfallError(f"--dwell: must be more than 0 and at most 3600 seconds (got {dwell:g})")
+    if roll_seconds is not None and not 0 < roll_seconds <= 86_400:
+        raise FootfallError(f"--roll-seconds: must be more than 0 and at most 86400 (got {roll_seconds:g})")
+    if roll_rows is not None and not 1 <= roll_rows <= 10_000_000:
+        raise FootfallError(f"--roll-rows: must be between 1 and 10,000,000 (got {roll_rows})")
     plan = None
     if channel is not None:
         plan = ChannelPlan(parse_channels(str(channel), "--channel"))
@@ -490,7 +490,6 @@ def privacy_audit(
         raise FootfallError("--against: give capture files, not standard input")
     with stderr.status("auditing", spinner="dots"):
         result = audit.audit(settings, [s.path for s in sources if s.path], list(logs or []))
-    audit.record(settings, result)
     if format == "json":
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
     else:
@@ -505,6 +504,10 @@ def privacy_audit(
         )
         verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
         stdout.print(f"audit: {verdict}; {scanned}", markup=False)
+    try:  # after the findings are out: a read-only data folder still gets its audit
+        audit.record(settings, result)
+    except FootfallError as exc:  # it says which file and why
+        stderr.print(f"footfall: note: the audit could not be recorded: {exc}", markup=False)
     if not result.clean:
         raise typer.Exit(1)
 
@@ -554,14 +557,28 @@ def retention(
         sys.stdout.write(json.dumps(result.as_dict(settings), indent=2) + "\n")
         return
     verb = "would delete" if dry_run else "deleted"
+    destroy = "would destroy" if dry_run else "destroyed"
     for partition in result.partitions:
         stdout.print(f"{verb} {partition.dataset} store={partition.store} date={partition.date}", markup=False)
+    for folder in result.misdated:
+        where = without_addresses(f"store={folder.store} date={folder.name}")  # a folder name may be anything
+        stdout.print(f"{verb} {folder.dataset} {where} ({folder.reason})", markup=False)
+    for salt in result.misdated_salts:
+        stdout.print(
+            f"{destroy} salt store={salt.store} epoch={salt.epoch} (an impossible or future epoch)", markup=False
+        )
     for salt in result.salts:
-        stdout.print(f"{'would destroy' if dry_run else 'destroyed'} salt store={salt.store} epoch={salt.epoch}")
+        stdout.print(f"{destroy} salt store={salt.store} epoch={salt.epoch}", markup=False)
+    for leftover in result.leftovers:
+        stdout.print(
+            f"{'would remove' if dry_run else 'removed'} {_shown(leftover)} (left by a killed process)", markup=False
+        )
     days = settings.file.retention
     done = "due (dry run: nothing deleted)" if dry_run else "deleted"
+    partitions = len(result.partitions) + len(result.misdated)
+    salts = len(result.salts) + len(result.misdated_salts)
     stdout.print(
-        f"{len(result.partitions)} partition(s) and {len(result.salts)} salt(s) {done}; retention in days: "
+        f"{partitions} partition(s) and {salts} salt(s) {done}; retention in days: "
         f"sightings {days.sightings}, visits {days.visits}, marts {days.marts} (0 = kept for ever)",
         markup=False,
     )
@@ -635,15 +652,47 @@ def _progress(sources, requested: bool | None) -> _Bar:
     return _Bar(sources, requested)
 
 
+USAGE_ERROR = 2  # a command line that cannot be parsed (unknown option, bad option value)
+
+
 def main() -> None:
+    """Exit status: 0 done, 1 an error (bad input, configuration, environment, a failed
+    capture or store-day), 2 a usage error; every error is one `footfall: error:` line."""
     try:
-        app()
+        status = typer.main.get_command(app).main(prog_name="footfall", standalone_mode=False)
     except FootfallError as exc:
-        stderr.print(f"footfall: error: {exc}", markup=False)
-        sys.exit(1)
+        _fail(str(exc), 1)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
-        stderr.print(f"footfall: error: {exc.strerror or exc}{where}", markup=False)
-        sys.exit(1)
+        _fail(f"{exc.strerror or exc}{where}", 1)
     except KeyboardInterrupt:  # before a running collector took over the signal
         sys.exit(130)
+    except Exception as exc:
+        _command_line_error(exc)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _command_line_error(exc: Exception) -> None:
+    """Click's errors (Typer's own copy of Click, or Click itself: told by their shape):
+    one line instead of the usage text; anything else is a bug and keeps its traceback."""
+    kind = type(exc).__name__
+    if kind == "Abort":
+        sys.exit(130)
+    if not hasattr(exc, "format_message"):
+        raise exc
+    context = getattr(exc, "ctx", None)
+    if kind == "NoArgsIsHelpError" and context is not None:  # `footfall` alone: the help, as asked
+        stdout.print(context.get_help(), markup=False)
+        sys.exit(USAGE_ERROR)
+    status = getattr(exc, "exit_code", 1)
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
+    if status == USAGE_ERROR:
+        command = context.command_path if context is not None else "footfall"
+        message = f"{message} (see '{command} --help')"
+    # a value typed on the command line may be an address: masked like any other message
+    _fail(without_addresses(message), status)
+
+
+def _fail(message: str, status: int) -> None:
+    stderr.print(f"footfall: error: {message}", markup=False)
+    sys.exit(status)

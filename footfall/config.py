@@ -7,6 +7,8 @@ than ignored, and every error says which key is wrong and why.
 Relative paths in a file are resolved against the file's folder, so a config works
 the same from any working directory; with no file they are relative to the working
 directory. The CLI's --data and --secrets flags override data_dir and secrets_dir.
+Unless secrets_dir is set (or --secrets given), the secrets folder follows the data
+folder (`secrets` beside it), not the working folder.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from footfall.errors import ConfigError
 CONFIG_FILENAME = "footfall.toml"
 CONFIG_ENV = "FOOTFALL_CONFIG"
 
-# Store and sensor names become folder names (store=NAME) and Parquet values.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Store and sensor names become folder names (store=NAME) and Parquet values; always
+# checked with fullmatch (a `$` would let a trailing newline through).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NAME_RULE = "letters, digits, '_', '.' or '-', starting with a letter or digit, at most 64"
 
 _OPENING_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -37,7 +40,7 @@ _OPENING_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$"
 
 def _valid_name(what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid {what} name ({NAME_RULE} characters)")
         return value
 
@@ -48,41 +51,61 @@ StoreName = Annotated[str, _valid_name("store")]
 SensorName = Annotated[str, _valid_name("sensor")]
 
 
+def _valid_path(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must name a folder or file, not be empty")
+    if "\0" in value:
+        raise ValueError("contains a NUL character, which no path can hold")
+    return value
+
+
+PathText = Annotated[str, AfterValidator(_valid_path)]
+
+# Every numeric key is bounded (the ranges are in the README's Configuration section):
+# an infinite or astronomically large value must be a one-line error naming the key,
+# not an overflow deep inside a command.
+Hours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]  # salt grace: at most a week
+Minutes = Annotated[float, Field(ge=0, le=1440, allow_inf_nan=False)]  # at most a day
+Dbm = Annotated[float, Field(ge=-120, le=0, allow_inf_nan=False)]
+DayHours = Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)]
+Days = Annotated[StrictInt, Field(ge=0, le=36_500)]  # strict: `false` must not pass as 0 (kept for ever)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PrivacySettings(_Section):
     epoch: Literal["hour", "day", "week"] = "day"
-    salt_grace_hours: float = Field(6, ge=0)
-    k: StrictInt = Field(5, ge=1)  # strict: `k = true` must not pass as 1 (suppression off)
-    optout_file: str = "optout.txt"
+    salt_grace_hours: Hours = 6
+    k: StrictInt = Field(5, ge=1, le=1000)  # strict: `k = true` must not pass as 1 (suppression off)
+    optout_file: PathText = "optout.txt"
 
 
 class RetentionSettings(_Section):
-    sightings: StrictInt = Field(1, ge=0)  # strict: `false` must not pass as 0 (kept for ever)
-    visits: StrictInt = Field(30, ge=0)
-    marts: StrictInt = Field(0, ge=0)
+    sightings: Days = 1
+    visits: Days = 30
+    marts: Days = 0
 
 
 class VisitSettings(_Section):
-    gap_min: float = Field(15, gt=0)
-    min_dwell_min: float = Field(5, ge=0)
-    rssi_threshold_dbm: float = Field(-70, ge=-120, le=0)
-    staff_daily_hours: float = Field(6, gt=0, le=24)
+    gap_min: Annotated[Minutes, Field(gt=0)] = 15
+    min_dwell_min: Minutes = 5
+    rssi_threshold_dbm: Dbm = -70
+    staff_daily_hours: DayHours = 6
 
 
 class SensorSettings(_Section):
-    rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
+    rssi_threshold_dbm: Dbm | None = None
 
 
 class StoreSettings(_Section):
     timezone: str = "UTC"
     opening_hours: str | None = None
-    gap_min: float | None = Field(None, gt=0)
-    min_dwell_min: float | None = Field(None, ge=0)
-    rssi_threshold_dbm: float | None = Field(None, ge=-120, le=0)
-    staff_daily_hours: float | None = Field(None, gt=0, le=24)
+    gap_min: Annotated[Minutes, Field(gt=0)] | None = None
+    min_dwell_min: Minutes | None = None
+    rssi_threshold_dbm: Dbm | None = None
+    staff_daily_hours: DayHours | None = None
     equipment: list[str] = Field(default_factory=list)
     sensors: dict[SensorName, SensorSettings] = Field(default_factory=dict)
 
@@ -98,8 +121,11 @@ class StoreSettings(_Section):
     @field_validator("equipment")
     @classmethod
     def _valid_equipment(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            parse_prefix(entry)
+        for number, entry in enumerate(value, 1):
+            try:
+                parse_prefix(entry)
+            except ValueError as exc:
+                raise ValueError(f"entry {number}: {exc}") from None
         return value
 
     @field_validator("opening_hours")
@@ -118,8 +144,8 @@ class CollectorSettings(_Section):
     """A running collector (a stream or a live interface) publishes its open part
     every roll_seconds, or sooner when roll_rows sightings are waiting."""
 
-    roll_seconds: float = Field(60, gt=0)
-    roll_rows: int = Field(500_000, ge=1)
+    roll_seconds: float = Field(60, gt=0, le=86_400, allow_inf_nan=False)
+    roll_rows: int = Field(500_000, ge=1, le=10_000_000)
 
 
 class NoticeSettings(_Section):
@@ -136,8 +162,8 @@ class NoticeSettings(_Section):
 class FileSettings(_Section):
     """The file's schema: the keys of DESIGN.md's Configuration section, and [collector]."""
 
-    data_dir: str = "data"
-    secrets_dir: str = "secrets"
+    data_dir: PathText = "data"
+    secrets_dir: PathText = "secrets"
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     visits: VisitSettings = Field(default_factory=VisitSettings)
@@ -202,7 +228,7 @@ class Settings:
 
 
 def check_name(name: str, what: str, flag: str | None = None) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         where = flag or f"{what} name"
         raise ConfigError(f"{where}: {name!r} is not a valid {what} name ({NAME_RULE} characters)")
     return name
@@ -259,7 +285,12 @@ def load_settings(
 
     base = source.resolve().parent if source is not None else Path.cwd()
     data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
-    secrets = (secrets_dir if secrets_dir is not None else base / parsed.secrets_dir).resolve()
+    if secrets_dir is not None:
+        secrets = secrets_dir.resolve()
+    elif "secrets_dir" in parsed.model_fields_set:
+        secrets = (base / parsed.secrets_dir).resolve()
+    else:
+        secrets = default_secrets_dir(data)
     if secrets == data or secrets.is_relative_to(data):
         raise ConfigError(
             f"secrets_dir ({secrets}) must not be inside data_dir ({data}): salts never sit beside outputs"
@@ -267,6 +298,22 @@ def load_settings(
     if data.is_relative_to(secrets):
         raise ConfigError(f"data_dir ({data}) must not be inside secrets_dir ({secrets})")
     return Settings(file=parsed, source=source, data_dir=data, secrets_dir=secrets)
+
+
+def default_secrets_dir(data: Path) -> Path:
+    """Unless secrets_dir is set, the salts follow the data: a folder `secrets` beside
+    the data folder (never inside it), whatever the working folder. Two sensors of a
+    store collected from two folders into one data folder then share one key space."""
+    secrets = data.parent / "secrets"
+    if secrets == data:
+        raise ConfigError(
+            f"data_dir ({data}) leaves no place for the salts beside it: set secrets_dir in the configuration"
+        )
+    return secrets
+
+
+# Keys whose values are addresses: an error names the key and the entry, never the value.
+_NEVER_ECHOED = frozenset({"equipment"})
 
 
 def _describe(exc: ValidationError, source: Path | None) -> str:
@@ -277,7 +324,8 @@ def _describe(exc: ValidationError, source: Path | None) -> str:
         problem = f"unknown key{_did_you_mean(error['loc'])} (every key: docs/configuration.md)"
     else:
         problem = error["msg"].removeprefix("Value error, ")
-        if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+        secret = any(part in _NEVER_ECHOED for part in error["loc"])
+        if "input" in error and error["type"] != "missing" and not isinstance(error["input"], dict) and not secret:
             problem = f"{problem} (got {error['input']!r})"
     where = f"{source}: " if source else ""
     more = len(exc.errors()) - 1

@@ -115,6 +115,21 @@ class StoreCalendar:
         return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
 
 
+def label_first_day(label: str) -> date | None:
+    """The local day an epoch label starts on (`2024-03-15`, `2024-03-15T13` or
+    `2024-W11`), whatever the configured epoch; None for a label no calendar makes."""
+    try:
+        if len(label) == 10:
+            return date.fromisoformat(label)
+        if len(label) == 13 and label[10] == "T" and label[11:].isdigit() and int(label[11:]) < 24:
+            return date.fromisoformat(label[:10])
+        if len(label) == 8 and label[4:6] == "-W" and label[:4].isdigit() and label[6:].isdigit():
+            return date.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+    except ValueError:
+        return None
+    return None
+
+
 def _distinct(values: np.ndarray, dense_limit: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(values, return_inverse=True), in linear time when the values span a
     small range (a batch of frames covers minutes, so its quarter hours are few)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, writing
 
 STORE_KEY = "store="
 DATE_KEY = "date="
@@ -72,6 +72,20 @@ def store_of(path: str) -> str:
 def is_published(name: str) -> bool:
     """A part readers count: a Parquet file whose name is not hidden."""
     return name.endswith(PART_SUFFIX) and not name.startswith(HIDDEN)
+
+
+def is_published_path(parts: tuple[str, ...]) -> bool:
+    """Whether a file, by its path's parts under the data folder, is a published part:
+    DATASET/store=S/date=D/NAME.parquet, DATASET a collector's, visits or marts/MART."""
+    if parts[:1] == ("marts",):
+        parts = ("/".join(parts[:2]), *parts[2:])
+    return (
+        len(parts) == 4
+        and (parts[0] in ("sightings", "heartbeats", "visits") or parts[0].startswith("marts/"))
+        and parts[1].startswith(STORE_KEY)
+        and parts[2].startswith(DATE_KEY)
+        and is_published(parts[3])
+    )
 
 
 def published_files(folder: Path) -> list[Path]:
@@ -169,10 +183,11 @@ def replace(source: Path, target: Path) -> None:
 def write_atomically(target: Path, text: str) -> Path:
     """Writes a small text file (a record, a state) under a hidden name beside target,
     then replaces target with it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temp.write_text(text)
-    replace(temp, target)
+    with writing(target):  # a full disk or a read-only folder: one line naming the file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(text)
+        replace(temp, target)
     return target
 
 

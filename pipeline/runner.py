@@ -20,7 +20,6 @@ import hashlib
 import importlib
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from footfall import outputs, storage, suppression
+from footfall import key_spaces, leftovers, outputs, storage, suppression
 from footfall.config import Settings, parse_opening_hours
 from footfall.errors import FootfallError
 from footfall.store_days import RunState, StoreDay, days_with_inputs, input_files
@@ -158,8 +157,9 @@ def run(settings: Settings, work: Plan, progress: Progress | None = None) -> Run
     batches of about BATCH_ROWS sightings so that memory stays bounded. A batch that
     fails is run again day by day, so one bad day only costs itself."""
     report = RunReport()
+    leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
     inputs = _Inputs(settings.data_dir)
-    targets = [day for day in work.targets if inputs.day_is_readable(day, report)]
+    targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
     batches = _batches(targets, inputs)
     state = RunState(settings.data_dir)
     for number, batch in enumerate(batches, 1):
@@ -203,7 +203,7 @@ def _batches(targets: list[StoreDay], inputs: _Inputs) -> list[list[StoreDay]]:
 def _run_batch(settings, batch, inputs, report, progress, label) -> None:
     import duckdb
 
-    temp_dir = settings.data_dir / "_pipeline" / f"tmp-{os.getpid()}"  # where DuckDB spills
+    temp_dir = leftovers.spill_dir(settings.data_dir)  # where DuckDB spills
     temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": _memory_limit(), "temp_directory": str(temp_dir)})
     try:
@@ -250,7 +250,11 @@ def _memory_limit() -> str:
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    """DuckDB's message on one line; an I/O error's own message (it names the file)
+    taken out of the JSON DuckDB wraps it in."""
+    text = " ".join(str(exc).split())
+    found = re.search(r'"exception_message":\s*"((?:[^"\\]|\\.)*)"', text)
+    return found.group(1).replace('\\"', '"') if found else text
 
 
 class _Inputs:
@@ -260,23 +264,43 @@ class _Inputs:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._rows: dict[Path, int | str] = {}
+        self._key_ids: dict[Path, dict[str, str]] = {}
 
     def check(self, file: Path) -> int | str:
         if file not in self._rows:
             import pyarrow.parquet as pq
 
             try:
-                self._rows[file] = pq.read_metadata(file).num_rows
+                footer = pq.read_metadata(file)
+                self._rows[file] = footer.num_rows
+                self._key_ids[file] = key_spaces.read(footer.metadata)
             except (OSError, pa.ArrowException) as exc:
                 self._rows[file] = _one_line(exc)
         return self._rows[file]
+
+    def one_key_space(self, day: StoreDay, report: RunReport) -> bool:
+        """False, with an error, when the day's sightings hold one of their epochs under
+        two salts (footfall/key_spaces.py), also counting the neighbouring days' parts
+        (an epoch longer than a day spans several dates)."""
+        own = [self._key_ids.get(f, {}) for f in self._own(day, "sightings")]
+        around = [self._key_ids.get(f, {}) for f in self.files([day], "sightings")]
+        mixed = key_spaces.mixed_epochs(around, [epoch for key_ids in own for epoch in key_ids])
+        for epoch, salts in mixed.items():
+            report.errors.append(
+                f"store {day.store!r}, {day.date} not processed: its sightings of epoch {epoch} were made under "
+                f"{salts} different salts (sensors collected with different secrets folders, or data that came "
+                "after the salt was destroyed); pseudonyms of different salts never link, so one phone would "
+                "count as several. Collect every sensor of a store against one secrets_dir, then delete these "
+                "sightings and collect them again"
+            )
+        return not mixed
 
     def day_is_readable(self, day: StoreDay, report: RunReport) -> bool:
         """False, with one error per damaged file, when the day's own inputs are damaged;
         its neighbours still run, without the damaged file."""
         readable = True
         for dataset in outputs.COLLECTOR_DATASETS:
-            for file in storage.published_files(storage.partition(self.data_dir, dataset, day.store, day.date)):
+            for file in self._own(day, dataset):
                 problem = self.check(file)
                 if isinstance(problem, str):
                     where = f"store {day.store!r}, {day.date} not processed"
@@ -285,11 +309,14 @@ class _Inputs:
         return readable
 
     def rows(self, day: StoreDay) -> int:
-        files = storage.published_files(storage.partition(self.data_dir, "sightings", day.store, day.date))
-        return sum(count for file in files if isinstance(count := self.check(file), int))
+        return sum(count for file in self._own(day, "sightings") if isinstance(count := self.check(file), int))
 
     def files(self, days: list[StoreDay], dataset: str) -> list[Path]:
         return [file for file in input_files(self.data_dir, days, dataset) if isinstance(self.check(file), int)]
+
+    def _own(self, day: StoreDay, dataset: str) -> list[Path]:
+        """The day's own published parts (without its neighbours')."""
+        return storage.published_files(storage.partition(self.data_dir, dataset, day.store, day.date))
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -426,7 +453,7 @@ def _publish(con, relation: str, data_dir: Path, dataset: str, targets: list[Sto
     """Writes the relation partitioned by store and date into a staging folder, then
     renames each partition's file over the published one. A store-day at hand with
     no rows loses its old file: its outputs are replaced whole."""
-    root = data_dir / "_pipeline" / f"staging-{os.getpid()}-{secrets.token_hex(4)}"
+    root = leftovers.staging_dir(data_dir)
     staging = root / dataset
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -285,6 +285,55 @@ def _to_units(ts_us: int, tsresol: int | None) -> int:
     return ts_us * 10**exponent // 1_000_000
 
 
+# --- every link type and container, for the fuzzers ----------------------------------------
+
+# every link type, with and without FCS: link type number and how a frame is wrapped
+LINK_TYPES = {
+    "radiotap": (127, lambda p, f: radiotap(p, f)),
+    "radiotap+fcs": (127, lambda p, f: radiotap(p, f, with_fcs=True)),
+    "radiotap-extended": (127, radiotap_extended),
+    "ppi": (192, lambda p, f: ppi(p, f)),
+    "ppi+fcs": (192, lambda p, f: ppi(p, f, with_fcs=True)),
+    "prism": (119, prism),
+    "avs": (163, avs),
+    "802.11": (105, lambda p, f: f),
+    "802.11+fcs": (105, lambda p, f: f + fcs(f)),
+}
+CONTAINERS = {
+    "pcap": {},
+    "pcap-be-ns": {"big_endian": True, "nanoseconds": True},
+    "pcap-modified": {"modified": True},
+    "pcapng": None,
+}
+
+
+def link_records(name: str, probes: list[Probe]) -> list[Record]:
+    """Each probe wrapped for the link type, with a beacon or probe response after it."""
+    _, wrap = LINK_TYPES[name]
+    records = []
+    for i, probe in enumerate(probes):
+        records.append(Record(probe.ts_us, wrap(probe, dot11_probe(probe))))
+        other = dot11_beacon() if i % 2 else dot11_probe_response()
+        records.append(Record(probe.ts_us + 10, wrap(probe, other)))
+    return records
+
+
+def every_link_type(folder: Path, probes: list[Probe]) -> dict[str, Path]:
+    """A capture of the probes for every link type in every container, by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for name, (linktype, _) in LINK_TYPES.items():
+        records = link_records(name, probes)
+        for container, options in CONTAINERS.items():
+            path = folder / f"{name}.{container}"
+            if options is None:
+                interface = Interface(linktype, tsresol=9 if "fcs" in name else None)
+                made[path.name] = write_pcapng(path, [interface], records)
+            else:
+                made[path.name] = write_pcap(path, linktype, records, **options)
+    return made
+
+
 # --- a stream across local midnight -------------------------------------------------------
 
 

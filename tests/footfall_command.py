@@ -33,6 +33,38 @@ def run_footfall(*args: str | os.PathLike, cwd: Path, stdin: bytes | None = None
     return Run(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
+# Runs the command as the only child of a small Python, which then writes that child's
+# peak RSS (KiB). A child forked straight from the test process would count the test
+# process's own memory: ru_maxrss keeps the high-water mark of the fork across exec.
+_MEASURE = (
+    "import resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); "
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(status)"
+)
+
+
+def run_measured(*args: str | os.PathLike, cwd: Path, stdin: Path | bytes | None = None) -> tuple[Run, int]:
+    """As run_footfall (stdout and stderr together in `stdout`), and the command's own
+    peak resident memory in bytes. `stdin`: a file to read it from, or bytes."""
+    environment = {k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"}
+    peak_file = cwd / f".peak-{os.getpid()}"
+    command = [sys.executable, "-c", _MEASURE, str(peak_file), str(FOOTFALL), *map(str, args)]
+    with open(stdin if isinstance(stdin, Path) else os.devnull, "rb") as source:
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            input=stdin if isinstance(stdin, bytes) else None,
+            stdin=None if isinstance(stdin, bytes) else source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            timeout=600,
+            check=False,
+        )
+    peak = int(peak_file.read_text()) * 1024
+    peak_file.unlink()
+    return Run(done.returncode, done.stdout.decode(errors="replace"), ""), peak
+
+
 def read_sightings(data_dir: Path):
     """Every sightings row, with store and date from the Hive path (as analysts read it)."""
     import duckdb

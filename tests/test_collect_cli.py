@@ -217,6 +217,12 @@ def test_malformed_frames_are_reported_with_the_file(workspace: Path, tmp_path: 
         ("secrets_dir = 'data/secrets'\n", "secrets_dir"),
         ("[stores.'bad/name']\n", "store"),
         ("data_dir = \n", "not valid TOML"),
+        ("[privacy]\nsalt_grace_hours = inf\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nsalt_grace_hours = 1e300\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nsalt_grace_hours = 1e8\n", "privacy.salt_grace_hours"),
+        ("[visits]\ngap_min = inf\n", "visits.gap_min"),
+        ("[visits]\nmin_dwell_min = 1e300\n", "visits.min_dwell_min"),
+        ('data_dir = "da\\u0000ta"\n', "data_dir"),
     ],
 )
 def test_a_bad_config_names_the_key(workspace: Path, config: str, key: str) -> None:
@@ -226,6 +232,15 @@ def test_a_bad_config_names_the_key(workspace: Path, config: str, key: str) -> N
     assert "Traceback" not in run.output
     assert run.stderr.startswith("footfall: error:") and key in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+    assert not (workspace / "data").exists()
+
+
+@pytest.mark.parametrize("flag", ["--store", "--sensor"])
+def test_a_name_ending_in_a_newline_is_refused(workspace: Path, flag: str) -> None:
+    names = {"--store": "s", "--sensor": "x", flag: "lab\n"}
+    run = run_footfall("collect", EXTHDR, "--store", names["--store"], "--sensor", names["--sensor"], cwd=workspace)
+    assert run.returncode == 1 and "Traceback" not in run.output
+    assert run.stderr.startswith(f"footfall: error: {flag}:") and "is not a valid" in run.stderr
     assert not (workspace / "data").exists()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,23 @@ def test_environment_variable_points_at_the_file(tmp_path: Path, monkeypatch) ->
         ("[stores.demo]\nopening_hours = '25:00-26:00'\n", "stores.demo.opening_hours"),
         ("[notice]\nemail = 'x'\n", "notice.email"),
         ("colour = 'red'\n", "colour"),
+        # every number is bounded: no infinity, no overflow further on
+        ("[privacy]\nsalt_grace_hours = inf\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nsalt_grace_hours = 1e300\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nsalt_grace_hours = 1e8\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nsalt_grace_hours = nan\n", "privacy.salt_grace_hours"),
+        ("[privacy]\nk = 100000000000000000000\n", "privacy.k"),
+        ("[retention]\nvisits = 10000000000\n", "retention.visits"),
+        ("[visits]\ngap_min = inf\n", "visits.gap_min"),
+        ("[visits]\nmin_dwell_min = 1e300\n", "visits.min_dwell_min"),
+        ("[stores.demo]\ngap_min = inf\n", "stores.demo.gap_min"),
+        ("[stores.demo]\nstaff_daily_hours = nan\n", "stores.demo.staff_daily_hours"),
+        ("[collector]\nroll_seconds = inf\n", "collector.roll_seconds"),
+        ("[collector]\nroll_rows = 1000000000000\n", "collector.roll_rows"),
+        ('data_dir = "da\\u0000ta"\n', "data_dir"),
+        ('secrets_dir = "keys\\u0000"\n', "secrets_dir"),
+        ('data_dir = ""\n', "data_dir"),
+        ('[privacy]\noptout_file = "a\\u0000b"\n', "privacy.optout_file"),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, text: str, names: str) -> None:
@@ -112,6 +131,28 @@ def test_errors_name_the_key(tmp_path: Path, text: str, names: str) -> None:
         load_settings(_write(tmp_path, text))
     assert f": {names}:" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_the_largest_values_in_range_load(tmp_path: Path) -> None:
+    text = (
+        "[privacy]\nsalt_grace_hours = 168\nk = 1000\n[retention]\nvisits = 36500\n"
+        "[visits]\ngap_min = 1440\nmin_dwell_min = 1440\nstaff_daily_hours = 24\n"
+        "[collector]\nroll_seconds = 86400\nroll_rows = 10000000\n"
+    )
+    file = load_settings(_write(tmp_path, text)).file
+    assert (file.privacy.salt_grace_hours, file.privacy.k, file.retention.visits) == (168, 1000, 36500)
+    assert (file.visits.gap_min, file.collector.roll_rows) == (1440, 10_000_000)
+
+
+def test_an_equipment_error_never_echoes_the_addresses(tmp_path: Path) -> None:
+    text = '[stores.demo]\nequipment = ["00:1b:44", "da:a1:19:e7:5c:3b", "40:ec:99:12:34:56:78"]\n'
+    with pytest.raises(ConfigError) as error:
+        load_settings(_write(tmp_path, text))
+    message = str(error.value)
+    assert "stores.demo.equipment" in message and "entry 3" in message
+    for address in ("00:1b:44", "da:a1:19:e7:5c:3b", "40:ec:99:12:34:56:78"):
+        assert address not in message
+    assert not re.search(r"(?i)[0-9a-f]{2}[:-][0-9a-f]{2}[:-][0-9a-f]{2}", message.replace("'dc:fb:48'", "")), message
 
 
 def test_secrets_must_not_live_inside_data(tmp_path: Path) -> None:
@@ -134,6 +175,18 @@ def test_store_and_sensor_names_are_checked(tmp_path: Path) -> None:
     assert settings.unlisted("demo", "s1") is None
     with pytest.raises(ConfigError, match=r"--store: '\.\./etc' is not a valid store name"):
         settings.store("../etc")
+
+
+@pytest.mark.parametrize("name", ["lab\n", "lab\r", "la\nb", "\nlab", "lab ", "", "a" * 65])
+def test_names_are_checked_whole(tmp_path: Path, name: str) -> None:
+    """A trailing newline broke the run and plain Hive globs: the whole name must match."""
+    settings = load_settings(_write(tmp_path, DESIGN_EXAMPLE))
+    with pytest.raises(ConfigError, match="is not a valid store name"):
+        settings.store(name)
+    with pytest.raises(ConfigError, match="is not a valid sensor name"):
+        settings.unlisted("demo", name)
+    with pytest.raises(ConfigError, match="not a valid store name"):
+        load_settings(_write(tmp_path, f"[stores.{json.dumps(name)}]\n"))
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_mistakes_are_one_line(tmp_path: Path) -> None:
         missing.stderr == f"footfall: error: no data folder at {tmp_path / 'nowhere'}: nothing to export (see --data)\n"
     )
     (tmp_path / "data").mkdir()
-    for args in (["export", "daily", "--from", "yesterday"], ["export", "daily", "--to", D]):
+    for args in (["export", "weekly"], ["export", "daily", "--from", "yesterday"], ["export", "daily", "--to", D]):
         done = run_footfall(*args, cwd=tmp_path)
         assert done.returncode != 0 and "Traceback" not in done.output, args
         assert done.stderr.startswith("footfall: error:") and len(done.stderr.strip().splitlines()) == 1, done.stderr

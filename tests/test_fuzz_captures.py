@@ -3,6 +3,9 @@ are still read (property-based, with hypothesis)."""
 
 from __future__ import annotations
 
+import random
+import re
+import struct
 import tempfile
 from pathlib import Path
 
@@ -158,3 +161,106 @@ def test_real_capture_truncated_at_every_kilobyte(tmp_path: Path) -> None:
         macs, _ = _parse_all(data[:cut])
         assert macs == full[: len(macs)] and len(macs) >= len(previous)
         previous = macs
+
+
+# --- seeded mutations of every link type and container --------------------------------------
+
+MUTATIONS_PER_CAPTURE = 40  # x 36 captures: 1,440 cases, a few seconds
+FUZZ_PROBES = [
+    Probe(1_700_000_000_000_000 + i * 3_000_017, f"{0xDA + i:02x}:a1:19:e7:{i:02x}:3b", -45 - i, 2437, i * 7, b"")
+    for i in range(8)
+]
+
+
+def _windows(macs: list[int]) -> set[int]:
+    """4- and 5-byte windows of the addresses, as integers in both byte orders."""
+    found = set()
+    for mac in macs:
+        raw = mac.to_bytes(6, "big")
+        for width in (4, 5):
+            for start in range(7 - width):
+                window = raw[start : start + width]
+                found |= {int.from_bytes(window, "big"), int.from_bytes(window, "little")}
+    return found
+
+
+def _mutate(data: bytes, rng: random.Random) -> tuple[bytes, int]:
+    """A damaged copy and the offset of its first changed byte (len(data) if none)."""
+    mutated = bytearray(data)
+    kind = rng.choice(["flip", "length", "cut", "insert"])
+    if kind == "flip":
+        positions = [rng.randrange(len(data)) for _ in range(rng.randint(1, 6))]
+        for position in positions:
+            mutated[position] ^= 1 << rng.randrange(8)
+        return bytes(mutated), min(positions)
+    if kind == "length":  # a record or block length anywhere it could be read from
+        position = rng.randrange(0, len(data) - 4)
+        struct.pack_into(
+            "<I", mutated, position, rng.choice([0, 3, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, rng.getrandbits(32)])
+        )
+        return bytes(mutated), position
+    if kind == "cut":
+        cut = rng.randrange(len(data))
+        return bytes(mutated[:cut]), cut
+    position = rng.randrange(len(data))
+    return bytes(mutated[:position]) + rng.randbytes(rng.randint(1, 40)) + bytes(mutated[position:]), position
+
+
+def _parse_in_pieces(data: bytes, rng: random.Random) -> tuple[list[int], ProbeParser]:
+    """As the collector does: pieces of random size, a cut record waiting for the next."""
+    parser, macs, tail, pos = ProbeParser(), [], b"", 0
+    while pos < len(data):
+        step = rng.choice([1, 7, 64, 1500, 65_536])
+        view = memoryview(tail + data[pos : pos + step])
+        pos += step
+        used = 0
+        while True:
+            result = parser.parse(view[used:], max_rows=rng.choice([1, 3, None]))
+            used += result.consumed
+            macs += result.batch.mac.tolist()
+            assert ((result.batch.ts_us >= 0) & (result.batch.ts_us < 7_258_118_400_000_000)).all()
+            if result.status != STATUS_FULL:
+                break
+        tail = bytes(view[used:])
+        if parser.error:
+            break
+    return macs, parser
+
+
+def test_seeded_mutations_of_every_link_type_and_container(tmp_path: Path) -> None:
+    """Whatever the damage: no exception, every whole record before it read as written,
+    counts that add up, and an error message that prints nothing read from the input."""
+    from capture_builder import every_link_type
+
+    rng = random.Random(16)
+    windows = _windows([p.mac_int for p in FUZZ_PROBES])
+    cases = 0
+    for name, path in every_link_type(tmp_path, FUZZ_PROBES).items():
+        original = path.read_bytes()
+        clean, _ = _parse_in_pieces(original, rng)
+        assert clean == [p.mac_int for p in FUZZ_PROBES], name
+        for _ in range(MUTATIONS_PER_CAPTURE):
+            mutated, first_change = _mutate(original, rng)
+            macs, parser = _parse_in_pieces(mutated, rng)
+            cases += 1
+            counters = parser.counters()
+            assert counters["probes"] == len(macs) <= counters["frames"], name
+            intact = _records_before(original, first_change)
+            assert macs[: len(intact)] == intact, (name, first_change)
+            if parser.error:
+                numbers = {int(n) for n in re.findall(r"\d+", parser.error)}
+                assert not numbers & windows and max(numbers, default=0) <= max(len(mutated), 65_535), parser.error
+    assert cases == 36 * MUTATIONS_PER_CAPTURE
+
+
+def _records_before(data: bytes, end: int) -> list[int]:
+    """The probes of the records wholly before `end`, as an undamaged parse reads them."""
+    parser = ProbeParser()
+    macs = []
+    pos = 0
+    while True:
+        result = parser.parse(memoryview(data)[: max(end, 0)][pos:])
+        pos += result.consumed
+        macs += result.batch.mac.tolist()
+        if result.status != STATUS_FULL:
+            return macs

@@ -6,9 +6,11 @@ from the audit's own capture reader."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from test_privacy_invariant import _macs_and_ssids
 
 from capture_files import SAMPLE_CAPTURES, SHARED_CAPTURES
 from conftest import Collected
+from faults import read_only_run
 from footfall_command import run_footfall
 
 DEMO_CAPTURE = SAMPLE_CAPTURES / "brno_position_1_2024-03-15.pcap.gz"
@@ -188,6 +191,86 @@ def _plant_store_name(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
     return "mac-text", target, None, []
 
 
+def _dead_pid() -> int:
+    """The id of a process that has just ended (ids are not reused at once)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _plant_future_partition(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    """One flipped bit in a record's seconds turns 2024 into 2092."""
+    source = _first(workspace, "sightings").parent
+    target = source.parent / "date=2092-03-15"
+    shutil.copytree(source, target)
+    return "misdated", target, None, []
+
+
+def _plant_impossible_date(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    source = _first(workspace, "visits").parent
+    target = source.parent / "date=2024-13-45"
+    shutil.copytree(source, target)
+    return "misdated", target, None, []
+
+
+def _plant_future_salt(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    salt = _salt(workspace)
+    future = salt.with_name("2092-03-15.salt")
+    shutil.copy2(salt, future)
+    shutil.copy2(salt.with_suffix(".json"), future.with_suffix(".json"))
+    return "misdated", future, None, []
+
+
+def _plant_killed_run(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    visits = _first(workspace, "visits")
+    staging = workspace / "data" / "_pipeline" / f"staging-{_dead_pid()}-0a1b2c3d"
+    target = staging / visits.relative_to(workspace / "data")
+    target.parent.mkdir(parents=True)
+    shutil.copy2(visits, target)
+    return "stray-data", staging, None, []
+
+
+def _plant_killed_collector(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    sightings = _first(workspace, "sightings")
+    temp = sightings.with_name(f".part-{_dead_pid()}-0a1b2c3d.parquet.tmp")
+    shutil.copy2(sightings, temp)
+    return "stray-data", temp, None, []
+
+
+def _plant_parquet_elsewhere(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    target = workspace / "data" / "exports" / "visits.parquet"
+    target.parent.mkdir()
+    shutil.copy2(_first(workspace, "visits"), target)
+    return "stray-data", target, None, []
+
+
+def _plant_secret_temporary(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    salt = _salt(workspace)
+    temp = salt.with_name(f".{salt.name}.{_dead_pid()}.0a1b2c3d.tmp")
+    shutil.copy2(salt, temp)
+    return "stray-data", temp, None, []
+
+
+def _window(mac: bytes, start: int, width: int, order: str) -> int:
+    return int.from_bytes(mac[start : start + width], order)  # type: ignore[arg-type]
+
+
+def _plant_length_in_a_log(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    """An error message that printed 4 bytes inside a frame as a record length."""
+    log = workspace / "logs" / "collect.log"
+    log.parent.mkdir(exist_ok=True)
+    length = _window(secrets[0], 2, 4, "little")
+    log.write_text(f"footfall: error: corrupt pcap record header at byte 333 (captured length {length})\n")
+    return "mac-number", log, None, ["--log", log.parent, "--against", DEMO_CAPTURE]
+
+
+def _plant_compressed_log(workspace: Path, secrets: tuple[bytes, bytes]) -> tuple:
+    log = workspace / "logs" / "collector.log.1.gz"
+    log.parent.mkdir(exist_ok=True)
+    log.write_bytes(gzip.compress(f"{time.ctime()} probe from {secrets[0].hex(':')}\n".encode()))
+    return "mac-text", log, None, ["--log", log.parent]
+
+
 PLANTS = {
     "a MAC string in a Parquet column": _plant_mac_text,
     "the 6 raw bytes in a binary column": _plant_mac_bytes,
@@ -199,6 +282,15 @@ PLANTS = {
     "a 0644 salt file": _plant_loose_salt,
     "a MAC in a log file": _plant_log,
     "a MAC as a folder name": _plant_store_name,
+    "a partition dated 2092": _plant_future_partition,
+    "a partition dated 2024-13-45": _plant_impossible_date,
+    "a salt dated 2092": _plant_future_salt,
+    "the staging folder of a killed run": _plant_killed_run,
+    "the open part of a killed collector": _plant_killed_collector,
+    "a Parquet file outside the layout": _plant_parquet_elsewhere,
+    "a salt temporary of a killed collector": _plant_secret_temporary,
+    "4 bytes of an address printed as a length": _plant_length_in_a_log,
+    "a MAC in a gzipped log": _plant_compressed_log,
 }
 
 
@@ -249,6 +341,63 @@ def test_unkeyed_hashes_as_hex_text_are_found(
     _rewrite(_first(workspace, "visits"), lambda t: t.append_column("ref", _one_row(t, digest, pa.string())))
     status, findings, _ = audit(workspace, "--against", DEMO_CAPTURE)
     assert (status, [(rule, column) for rule, _, column in findings]) == (1, [("unkeyed-hash", "ref")])
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        lambda mac: str(_window(mac, 0, 4, "big")),
+        lambda mac: str(_window(mac, 1, 4, "little")),
+        lambda mac: hex(_window(mac, 2, 4, "little")),
+        lambda mac: f"{_window(mac, 0, 5, 'big'):x}",
+        lambda mac: str(_window(mac, 1, 5, "little")),
+    ],
+    ids=["decimal-be", "decimal-le", "0x-le", "hex-5-bytes", "decimal-5-bytes-le"],
+)
+def test_part_of_an_address_printed_as_a_number_in_a_log_is_found(
+    printed: Callable[[bytes], str], demo_outputs: Collected, tmp_path: Path, demo_secrets: tuple[bytes, bytes]
+) -> None:
+    workspace = copy_of(demo_outputs, tmp_path)
+    mac = demo_secrets[0]
+    log = workspace / "logs" / "run.log"
+    log.parent.mkdir()
+    log.write_text(f"2024-03-15 10:00:01 frames 26997 value {printed(mac)} after 1710460800 s\n")
+    status, findings, _ = audit(workspace, "--log", log, "--against", DEMO_CAPTURE)
+    assert (status, findings) == (1, [("mac-number", log.resolve(), None)])
+    log.write_text("2024-03-15 10:00:01 frames 26997 value 2863311530 after 1710460800 s, 0x5a5a5a5a\n")
+    status, findings, _ = audit(workspace, "--log", log, "--against", DEMO_CAPTURE)
+    assert (status, findings) == (0, []), "numbers that are no part of an address"
+
+
+def test_a_log_naming_the_captures_is_not_an_ssid_leak(
+    demo_outputs: Collected, tmp_path: Path, demo_secrets: tuple[bytes, bytes]
+) -> None:
+    """A capture named after the network it was made on: its file name in a log is
+    the operator's word, not a phone's probe."""
+    workspace = copy_of(demo_outputs, tmp_path)
+    ssid = demo_secrets[1].decode()
+    capture = tmp_path / "captures" / f"{ssid}_door_2024-03-15.pcap.gz"
+    capture.parent.mkdir()
+    shutil.copy(DEMO_CAPTURE, capture)
+    log = workspace / "logs" / "collect.log"
+    log.parent.mkdir()
+    log.write_text(f"{capture} (pcap · radiotap) ok\n  frames 26,997\n")
+    status, findings, _ = audit(workspace, "--log", log, "--against", capture)
+    assert (status, findings) == (0, []), findings
+    log.write_text(f"{capture} (pcap · radiotap) ok\nprobe for {ssid} from a phone\n")
+    status, findings, result = audit(workspace, "--log", log, "--against", capture)
+    assert findings == [("ssid", log.resolve(), None)], "the same word elsewhere is still found"
+    assert result["items"][0]["detail"].startswith("1 occurrence")
+
+
+def test_the_audit_of_a_read_only_data_folder_still_reports(demo_outputs: Collected, tmp_path: Path) -> None:
+    workspace = copy_of(demo_outputs, tmp_path)
+    _plant_log(workspace, (bytes.fromhex("3c5a10203040"), b""))
+    run = read_only_run(workspace / "data", ["privacy", "audit", "--log", workspace / "logs"], workspace)
+    assert run.returncode == 1, run.output
+    assert "mac-text:" in run.stdout and "audit: 1 finding(s)" in run.stdout
+    assert "could not be recorded" in run.stderr and "Traceback" not in run.output
+    assert not (workspace / "data" / "_privacy" / "last_audit.json").exists()
 
 
 def test_small_cells_respect_k_and_the_suppressed_flag(demo_outputs: Collected, tmp_path: Path) -> None:

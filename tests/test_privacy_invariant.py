@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -163,12 +164,14 @@ def test_the_scan_catches_planted_leaks(tmp_path: Path, plant: str) -> None:
     else:
         console = "frame from 3c5a10203040"
     root = tmp_path / "data"
-    root.mkdir()
-    pq.write_table(pa.table(columns), root / "part.parquet", compression="zstd")
+    # a published part of today (a file outside the layout would be a finding of its own)
+    part = root / "sightings" / "store=s" / f"date={datetime.now(UTC).date()}" / "part.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(pa.table(columns), part, compression="zstd")
     with pytest.raises(AssertionError):
         assert_nothing_leaks(root, console, {mac}, {ssid}, tmp_path / "captures")
     if plant != "console":  # the library audit sees the same leak, given a capture of that phone
-        assert _library_audit(tmp_path, mac, ssid) == [(PLANTED_RULE[plant], root / "part.parquet")]
+        assert _library_audit(tmp_path, mac, ssid) == [(PLANTED_RULE[plant], part)]
 
 
 PLANTED_RULE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -133,3 +134,16 @@ def test_with_k_1_the_notice_promises_no_smallest_total(tmp_path: Path) -> None:
     assert run.returncode == 0 and "none below" not in run.stdout and "no total below" not in run.stdout
     (tmp_path / "footfall.toml").write_text("[privacy]\nk = 4\n")
     assert "none below 4 people" in run_footfall("privacy", "notice", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize("kind", ["sign", "web"])
+def test_an_hourly_key_is_said_to_overstate_visitors(workspace: Path, kind: str) -> None:
+    """A phone's code changes on the hour: a stay past the hour counts twice."""
+    daily = _notice(workspace, BASE, "--kind", kind)
+    hourly = _notice(workspace, {**BASE, "epoch": "hour"}, "--kind", kind)
+    assert "twice" not in daily and "counts as two" not in daily
+    assert "past the hour twice" in hourly or "counts as two visitors" in hourly
+    assert len(re.findall(r"\w+", hourly)) <= 230 or kind == "web"  # GDPR art. 13 items and the caveat
+    report = run_footfall("privacy", "report", "--format", "json", cwd=workspace)
+    explanation = " ".join(json.loads(report.stdout)["explanation"])
+    assert "counts as two visitors" in explanation and "overstated" in explanation

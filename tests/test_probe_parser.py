@@ -10,18 +10,16 @@ import pytest
 from footfall.collector.probe_parser import ProbeParser
 
 from capture_builder import (
+    LINK_TYPES,
     Interface,
     Probe,
     Record,
-    avs,
     dot11_beacon,
     dot11_probe,
     dot11_probe_response,
     fcs,
-    ppi,
-    prism,
+    link_records,
     radiotap,
-    radiotap_extended,
     write_pcap,
     write_pcapng,
 )
@@ -52,30 +50,6 @@ def _truth(probes: list[Probe], *, radio: bool = True) -> list[RefProbe]:
     ]
 
 
-# every link type, with and without FCS, with non-probe frames in between
-LINK_TYPES = {
-    "radiotap": (127, lambda p, f: radiotap(p, f)),
-    "radiotap+fcs": (127, lambda p, f: radiotap(p, f, with_fcs=True)),
-    "radiotap-extended": (127, radiotap_extended),
-    "ppi": (192, lambda p, f: ppi(p, f)),
-    "ppi+fcs": (192, lambda p, f: ppi(p, f, with_fcs=True)),
-    "prism": (119, prism),
-    "avs": (163, avs),
-    "802.11": (105, lambda p, f: f),
-    "802.11+fcs": (105, lambda p, f: f + fcs(f)),
-}
-
-
-def _records(name: str, probes: list[Probe]) -> list[Record]:
-    _, wrap = LINK_TYPES[name]
-    records = []
-    for i, probe in enumerate(probes):
-        records.append(Record(probe.ts_us, wrap(probe, dot11_probe(probe))))
-        other = dot11_beacon() if i % 2 else dot11_probe_response()
-        records.append(Record(probe.ts_us + 10, wrap(probe, other)))
-    return records
-
-
 @pytest.mark.parametrize("capture", real_captures(), ids=lambda p: p.name)
 def test_every_real_capture_matches_tshark_frame_by_frame(capture: Path) -> None:
     reference = tshark_probes(capture)
@@ -101,7 +75,7 @@ def test_real_captures_cover_what_the_issue_names() -> None:
 def test_link_type_against_truth_scapy_and_tshark(tmp_path: Path, name: str) -> None:
     linktype, _ = LINK_TYPES[name]
     probes = _probes()
-    path = write_pcap(tmp_path / f"{name}.pcap", linktype, _records(name, probes))
+    path = write_pcap(tmp_path / f"{name}.pcap", linktype, link_records(name, probes))
     truth = _truth(probes, radio=linktype != 105)
     assert parsed_probes(path) == truth
     assert tshark_probes(path) == truth
@@ -121,7 +95,7 @@ def test_link_type_against_truth_scapy_and_tshark(tmp_path: Path, name: str) -> 
 )
 def test_pcap_variants(tmp_path: Path, variant: dict) -> None:
     probes = _probes()
-    path = write_pcap(tmp_path / "variant.pcap", 127, _records("radiotap", probes), **variant)
+    path = write_pcap(tmp_path / "variant.pcap", 127, link_records("radiotap", probes), **variant)
     assert parsed_probes(path) == _truth(probes)
     if not variant.get("modified"):
         assert scapy_probes(path) == _truth(probes)
@@ -130,7 +104,7 @@ def test_pcap_variants(tmp_path: Path, variant: dict) -> None:
 def test_pcap_link_type_field_with_fcs_length_bits(tmp_path: Path) -> None:
     """The pcap header's upper bits may say 'every frame ends with a 4-byte FCS'."""
     probes = _probes()
-    path = write_pcap(tmp_path / "f.pcap", 105, _records("802.11+fcs", probes), network_extra=(1 << 26) | (2 << 28))
+    path = write_pcap(tmp_path / "f.pcap", 105, link_records("802.11+fcs", probes), network_extra=(1 << 26) | (2 << 28))
     assert parsed_probes(path) == _truth(probes, radio=False)
 
 
@@ -181,8 +155,8 @@ def _readback_us(ts_us: int, interface: Interface) -> int:
 
 def test_pcapng_new_section_resets_interfaces_and_byte_order(tmp_path: Path) -> None:
     first, second = _probes(4), _probes(6)[4:]
-    a = write_pcapng(tmp_path / "a.pcapng", [Interface(127)], _records("radiotap", first))
-    b = write_pcapng(tmp_path / "b.pcapng", [Interface(192)], _records("ppi", second), big_endian=True)
+    a = write_pcapng(tmp_path / "a.pcapng", [Interface(127)], link_records("radiotap", first))
+    b = write_pcapng(tmp_path / "b.pcapng", [Interface(192)], link_records("ppi", second), big_endian=True)
     joined = tmp_path / "joined.pcapng"
     joined.write_bytes(a.read_bytes() + b.read_bytes())
     assert parsed_probes(joined) == _truth(first) + _truth(second)
@@ -296,7 +270,7 @@ def test_bare_80211_fcs_is_recognised_without_a_flag() -> None:
 
 def test_records_split_across_buffers_are_parsed_once(tmp_path: Path) -> None:
     probes = _probes(30)
-    data = write_pcap(tmp_path / "s.pcap", 127, _records("radiotap", probes)).read_bytes()
+    data = write_pcap(tmp_path / "s.pcap", 127, link_records("radiotap", probes)).read_bytes()
     for step in (1, 7, 100, 4096):
         parser, pending, macs = ProbeParser(), b"", []
         for start in range(0, len(data), step):

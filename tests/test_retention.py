@@ -4,7 +4,9 @@ whole, logs them without personal data, and destroys salts past epoch and grace.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -211,6 +213,71 @@ def test_a_partition_leaves_its_dataset_in_one_rename(tmp_path: Path, monkeypatc
     retention.delete_partition(tmp_path / "data", other)
     assert not any((tmp_path / "data" / "_privacy" / "trash").iterdir())
     assert not (tmp_path / "data" / "sightings" / "store=s").exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_retention_deletes_what_no_tier_can_age(demo_outputs: Collected, tmp_path: Path) -> None:
+    """A partition or salt dated 2092 (one flipped bit in a record's seconds) or on an
+    impossible date, and what killed processes left: all go, and the audit is clean
+    after. Tomorrow (a sensor clock a little ahead) and a live run's files stay."""
+    workspace = tmp_path / "demo"
+    shutil.copytree(demo_outputs.workspace, workspace)
+    data = workspace / "data"
+    source = next((data / "sightings" / "store=demo").glob("date=*"))
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    planted = {name: source.parent / f"date={name}" for name in ("2092-03-15", "2024-13-45", tomorrow)}
+    for folder in planted.values():
+        shutil.copytree(source, folder)
+    shutil.copytree(
+        data / "visits" / "store=demo" / "date=2024-03-15", data / "visits" / "store=demo" / "date=2092-03-15"
+    )
+    salt = next((workspace / "secrets" / "salts" / "demo").glob("*.salt"))
+    future_salt = salt.with_name("2092-03-15.salt")
+    shutil.copy2(salt, future_salt)
+    shutil.copy2(salt.with_suffix(".json"), future_salt.with_suffix(".json"))
+    dead, alive = _dead_pid(), os.getpid()
+    killed_run = data / "_pipeline" / f"staging-{dead}-0a1b2c3d"
+    live_run = data / "_pipeline" / f"staging-{alive}-0a1b2c3d"
+    for run in (killed_run, live_run, data / "_pipeline" / f"tmp-{dead}"):
+        (run / "visits").mkdir(parents=True)
+        shutil.copy2(next((data / "visits").rglob("*.parquet")), run / "visits" / "data_0.parquet")
+    killed_part = source / f".part-{dead}-0a1b2c3d.parquet.tmp"
+    shutil.copy2(next(source.glob("*.parquet")), killed_part)
+    salt_temp = salt.with_name(f".{salt.name}.{dead}.0a1b2c3d.tmp")
+    shutil.copy2(salt, salt_temp)
+
+    dry = run_footfall("retention", "--dry-run", cwd=workspace)
+    assert dry.returncode == 0, dry.output
+    for name in ("2092-03-15", "2024-13-45"):
+        assert f"would delete sightings store=demo date={name}" in dry.stdout
+    assert "would delete visits store=demo date=2092-03-15" in dry.stdout
+    assert "would destroy salt store=demo epoch=2092-03-15" in dry.stdout
+    assert f"staging-{dead}-" in dry.stdout and f"tmp-{dead}" in dry.stdout and killed_part.name in dry.stdout
+    assert killed_run.exists() and future_salt.exists()
+
+    done = run_footfall("retention", cwd=workspace)
+    assert done.returncode == 0, done.output
+    assert not planted["2092-03-15"].exists() and not planted["2024-13-45"].exists()
+    assert not (data / "visits" / "store=demo" / "date=2092-03-15").exists()
+    assert planted[tomorrow].exists(), "a day ahead is a clock a little fast, not a corrupt date"
+    assert not future_salt.exists() and not future_salt.with_suffix(".json").exists() and salt.exists()
+    assert not killed_run.exists() and not (data / "_pipeline" / f"tmp-{dead}").exists() and not killed_part.exists()
+    assert live_run.exists(), "a live run's staging is left to it"
+    assert not salt_temp.exists()
+    log = [json.loads(line) for line in (data / "_privacy" / "retention.log").read_text().splitlines()]
+    assert {(e["dataset"], e["date"]) for e in log if "reason" in e} == {
+        ("sightings", "2092-03-15"),
+        ("sightings", "2024-13-45"),
+        ("visits", "2092-03-15"),
+    }
+    shutil.rmtree(live_run)
+    audit = run_footfall("privacy", "audit", cwd=workspace)
+    assert audit.returncode == 0, audit.output
 
 
 def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(demo_outputs: Collected, workspace: Path) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from footfall.collector.salts import SALT_BYTES, SaltStore
 from footfall.epochs import StoreCalendar
+
+from capture_files import SAMPLE_CAPTURES
+from footfall_command import run_footfall
 
 GRACE = timedelta(hours=6)
 PRAGUE = StoreCalendar("Europe/Prague", "day")
@@ -113,3 +119,34 @@ def test_collect_destroys_expired_salts_and_keeps_current_ones(workspace: Path) 
     assert run.returncode == 0, run.output
     remaining = sorted(p.stem for p in (workspace / "secrets" / "salts" / "lab").glob("*.salt"))
     assert remaining == ["2013-04-17"], "the 2020 salt expired; the one just used is kept for its grace"
+
+
+def test_collect_tightens_salts_and_the_optout_key_others_can_read(workspace: Path) -> None:
+    """A salt copied in or restored from a backup with mode 0644 is made 0600 before use."""
+    capture = SAMPLE_CAPTURES / "tcpdump_ieee802.11_exthdr.pcap"
+    assert run_footfall("optout", "add", "02:00:00:00:00:01", cwd=workspace).returncode == 0
+    assert run_footfall("collect", capture, "--store", "s", "--sensor", "x", cwd=workspace).returncode == 0
+    secrets = workspace / "secrets"
+    salts = sorted(secrets.rglob("*.salt"))
+    assert salts
+    for path in [*salts, secrets / "optout.key"]:
+        path.chmod(0o644)
+    again = run_footfall("collect", capture, "--store", "s", "--sensor", "x", "--force", cwd=workspace)
+    assert again.returncode == 0, again.output
+    for path in [*salts, secrets / "optout.key"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_collect_destroys_salt_temporaries_a_killed_writer_left(workspace: Path) -> None:
+    capture = SAMPLE_CAPTURES / "tcpdump_ieee802.11_exthdr.pcap"
+    assert run_footfall("collect", capture, "--store", "s", "--sensor", "x", cwd=workspace).returncode == 0
+    salt = sorted((workspace / "secrets").rglob("*.salt"))[0]
+    child = subprocess.Popen(["true"])
+    child.wait()
+    orphan = salt.with_name(f".{salt.name}.{child.pid}.0a1b2c3d.tmp")
+    in_progress = salt.with_name(f".{salt.name}.{os.getpid()}.0a1b2c3d.tmp")  # a live writer's
+    for temp in (orphan, in_progress):
+        temp.write_bytes(salt.read_bytes())
+    again = run_footfall("collect", capture, "--store", "s", "--sensor", "x", "--force", cwd=workspace)
+    assert again.returncode == 0, again.output
+    assert not orphan.exists() and in_progress.exists()

@@ -17,28 +17,36 @@ says where and how many, not what.
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
+import lzma
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from footfall import outputs, storage, suppression
+from footfall import leftovers, outputs, storage, suppression
+from footfall.collector.salts import orphaned_temporaries
 from footfall.config import Settings
 from footfall.errors import FootfallError, without_addresses
 from footfall.privacy import inventory, permissions, records
 from footfall.privacy.capture_secrets import CaptureSecrets, read_captures
-from footfall.privacy.leak_patterns import MAC_BYTES, MAC_TEXT, SSID, UNKEYED, LeakMatcher, member
-from footfall.privacy.retention import due_salts
+from footfall.privacy.leak_patterns import MAC_BYTES, MAC_NUMBER, MAC_TEXT, SSID, UNKEYED, LeakMatcher, member
+from footfall.privacy.retention import due_salts, leftovers_of_killed_processes, misdated_salts
 
 BELOW_K = "below-k"
 RETENTION = "retention"
+MISDATED = "misdated"
+STRAY = "stray-data"
 SALT_EXPIRED = "salt-expired"
 PERMISSIONS = "permissions"
 UNREADABLE = "unreadable"
@@ -46,10 +54,13 @@ UNREADABLE = "unreadable"
 RULES = {
     MAC_TEXT: "a MAC address spelled out as text (any case, with or without separators)",
     MAC_BYTES: "the 6 bytes of a MAC address, in a binary value, a file or an integer column",
+    MAC_NUMBER: "4 or 5 bytes of a capture's address printed as a number (decimal or hex, either byte order) in a log",
     SSID: "a network name (SSID) from a capture, or a column meant for one",
     UNKEYED: "an unkeyed SHA-256, SHA-1 or MD5 of a MAC address, whole or truncated to the column's width",
     BELOW_K: "a published mart count below k (k = 1 disables the rule)",
     RETENTION: "a partition older than its tier's retention",
+    MISDATED: "a partition or salt dated more than a day ahead of now, or on an impossible date",
+    STRAY: "data outside the published layout: what a killed run or collector left, or a Parquet file no dataset holds",
     SALT_EXPIRED: "a salt still alive after its epoch's end (and last use) plus the grace",
     PERMISSIONS: "a secret file wider than 0600 or a secret folder wider than 0700",
     UNREADABLE: "a file the audit could not read, so cannot vouch for",
@@ -124,10 +135,16 @@ def audit(
             raise FootfallError(f"--log: no such file or folder: {path}")
     secrets = read_captures(against or []) if against else CaptureSecrets()
     result = AuditResult(time=now, captures_against=len(against or []))
-    scanner = _Scanner(settings, LeakMatcher(secrets, _names(settings)), result)
+    matcher = LeakMatcher(secrets, _names(settings), not_ssids=[path.name for path in against or []])
+    scanner = _Scanner(settings, matcher, result)
+    data_files = []
     for root, path in _files(settings, logs or []):
         scanner.scan_file(path, root)
+        if root == settings.data_dir:
+            data_files.append(path)
     result.findings += _retention(settings, now)
+    result.findings += _misdated(settings, now)
+    result.findings += _stray(settings, data_files)
     result.findings += _salts(settings, now)
     result.findings += [
         Finding(PERMISSIONS, loose.path, None, loose.describe()) for loose in permissions.loose_secrets(settings)
@@ -190,26 +207,33 @@ class _Scanner:
             self._add(rule, path, column, f"{count} occurrence(s) in {where}")
 
     def _blob_file(self, path: Path) -> None:
+        """Every other file as bytes; a compressed one (a rotated log.gz) decompressed.
+        Numbers are looked at here only: logs and records print numbers, data does not."""
         found: Counter[str] = Counter()
-        with open(path, "rb") as handle:
+        with _open_blob(path) as (handle, compression):
             tail = b""
-            while chunk := handle.read(CHUNK_BYTES):
-                blob = tail + chunk
-                found.update(self.matcher.scan(blob))
-                found.subtract(self.matcher.scan(tail))  # already counted with the chunk before
-                tail = blob[-OVERLAP:]
+            try:
+                while chunk := handle.read(CHUNK_BYTES):
+                    blob = tail + chunk
+                    found.update(self.matcher.scan(blob) + self.matcher.scan_numbers(blob))
+                    found.subtract(self.matcher.scan(tail) + self.matcher.scan_numbers(tail))  # counted already
+                    tail = blob[-OVERLAP:]
+            except (EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+                if compression is None:
+                    raise
+                self._add(UNREADABLE, path, None, f"{compression} data damaged after what was scanned ({exc})")
+        where = "the file" if compression is None else f"the file ({compression}-decompressed)"
         found = +found
         if found:
-            self._report_lines(found, path)
+            self._report_lines(found, path, where)
 
-    def _report_lines(self, found: Counter[str], path: Path) -> None:
+    def _report_lines(self, found: Counter[str], path: Path, where: str) -> None:
         """A text file's findings with the lines they are on (a log's reader goes there);
         a binary file has no lines."""
         lines = _leak_lines(path, self.matcher)
         for rule, count in sorted(found.items()):
             on = lines.get(rule, [])
-            where = "the file" if not on else f"the file, {_line_list(on)}"
-            self._add(rule, path, None, f"{count} occurrence(s) in {where}")
+            self._add(rule, path, None, f"{count} occurrence(s) in {where}" + (f", {_line_list(on)}" if on else ""))
 
     def _parquet(self, path: Path) -> None:
         try:
@@ -283,6 +307,27 @@ class _Scanner:
         return +found
 
 
+@contextlib.contextmanager
+def _open_blob(path: Path) -> Iterator[tuple[BinaryIO, str | None]]:
+    """The file's bytes, decompressed when it starts like gzip, bzip2 or xz."""
+    with open(path, "rb") as raw:
+        kind = storage.compression_of(raw.read(6))
+        raw.seek(0)
+        opener = _DECOMPRESS.get(kind or "")
+        if opener is None:  # not compressed (zstd is scanned as it is)
+            yield raw, None
+            return
+        with opener(raw) as inner:
+            yield inner, kind
+
+
+_DECOMPRESS: dict[str, Any] = {
+    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "bzip2": lambda raw: bz2.BZ2File(raw, mode="rb"),
+    "xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),  # noqa: SIM115 (closed by the caller)
+}
+
+
 LINES_SHOWN = 10
 
 
@@ -290,11 +335,11 @@ def _leak_lines(path: Path, matcher: LeakMatcher) -> dict[str, list[int]]:
     """Per rule, the numbers of the lines that hold a finding; nothing for a file that is
     not text (a NUL byte), where a line means nothing."""
     lines: dict[str, list[int]] = {}
-    with open(path, "rb") as handle:
+    with _open_blob(path) as (handle, _), contextlib.suppress(EOFError, zlib.error, lzma.LZMAError, OSError):
         for number, line in enumerate(handle, 1):
             if b"\0" in line:
                 return {}
-            for rule in matcher.scan(line):
+            for rule in matcher.scan(line) + matcher.scan_numbers(line):
                 lines.setdefault(rule, []).append(number)
     return lines
 
@@ -368,6 +413,33 @@ def _retention(settings: Settings, now: datetime) -> list[Finding]:
                     "`footfall retention` deletes it",
                 )
             )
+    return found
+
+
+def _misdated(settings: Settings, now: datetime) -> list[Finding]:
+    found = [
+        Finding(MISDATED, folder.path, None, f"{folder.dataset} dated {folder.reason}: `footfall retention` deletes it")
+        for folder in inventory.misdated(settings, now)
+    ]
+    found += [
+        Finding(MISDATED, state.path, None, "a salt of an impossible or future epoch: `footfall retention` destroys it")
+        for state in misdated_salts(settings, now)
+    ]
+    return found
+
+
+def _stray(settings: Settings, data_files: list[Path]) -> list[Finding]:
+    """What killed processes left (pseudonymous, outside every tier), and any Parquet
+    file of the data folder outside the published layout DATASET/store=S/date=D/."""
+    killed = "left by a killed process (it is gone): `footfall retention` removes it"
+    found = [Finding(STRAY, path, None, killed) for path in leftovers_of_killed_processes(settings)]
+    found += [Finding(STRAY, path, None, killed) for path in orphaned_temporaries(settings.secrets_dir)]
+    outside = "a Parquet file outside the published layout: no tier keeps or ages it"
+    for path in data_files:
+        parts = path.relative_to(settings.data_dir).parts
+        if path.suffix != ".parquet" or parts[0] == leftovers.PIPELINE or storage.is_published_path(parts):
+            continue  # the pipeline's folders: a live run's (a killed run's are listed above)
+        found.append(Finding(STRAY, path, None, outside))
     return found
 
 

@@ -10,6 +10,7 @@ see a day whose inputs changed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,23 @@ def datasets(data_dir: Path) -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Misdated:
+    """A `date=` folder no collector should have written: an impossible date, or one
+    more than a day ahead of the store's today (a corrupt timestamp's, such as 2092
+    from one flipped bit). Retention cannot age it, so it deletes it."""
+
+    dataset: str
+    store: str
+    name: str  # what follows `date=`, as found
+    folder: str
+    reason: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder)
+
+
 def partitions(data_dir: Path, dataset: str | None = None) -> list[Partition]:
     """Every `store=S/date=D` folder of the datasets (hidden and temporary files are
     not counted as the partition's files, but stay in its folder)."""
@@ -50,6 +68,23 @@ def age_date(partition: Partition, collected: dict[str, datetime], zone: ZoneInf
     if when is None:
         return partition.date
     return max(partition.date, when.astimezone(zone).date())
+
+
+def misdated(settings: Settings, now: datetime) -> list[Misdated]:
+    """Every `date=` folder dated impossibly, or more than a day after the store's today."""
+    found = []
+    for name in datasets(settings.data_dir):
+        for store in sorted(storage.partition_values(settings.data_dir / name, storage.STORE_KEY)):
+            store_folder = storage.store_folder(settings.data_dir, name, store)
+            today = now.astimezone(store_zone(settings, store)).date()
+            for label in sorted(storage.partition_values(store_folder, storage.DATE_KEY)):
+                folder = storage.partition(settings.data_dir, name, store, label)
+                day = storage.parse_day(label)
+                if not folder.is_dir() or (day is not None and (day - today).days <= 1):
+                    continue
+                reason = "an impossible date" if day is None else "more than a day ahead of today"
+                found.append(Misdated(name, store, label, str(folder), reason))
+    return found
 
 
 def stores(settings: Settings) -> list[str]:

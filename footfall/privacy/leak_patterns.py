@@ -7,7 +7,8 @@ an address written with separators (`aa:bb:cc:dd:ee:ff`, `AA-BB-...`,
 addresses and SSIDs of the captures the operator passes (`--against`), every
 spelling of those addresses is found, inside longer hex runs too, as are their raw 6
 bytes, their SHA-256 / SHA-1 / MD5 (of the bytes or of the usual text spellings),
-whole or truncated to as little as 6 bytes, and the SSIDs. Nothing here keeps or
+whole or truncated to as little as 6 bytes, the SSIDs, and (in logs) 4 or 5 bytes of
+an address printed as a number. Nothing here keeps or
 returns a matched value: callers get rule names and counts only.
 """
 
@@ -24,12 +25,18 @@ from footfall.privacy.capture_secrets import NOBODY, CaptureSecrets
 
 MAC_TEXT = "mac-text"
 MAC_BYTES = "mac-bytes"
+MAC_NUMBER = "mac-number"
 SSID = "ssid"
 UNKEYED = "unkeyed-hash"
 
 DIGESTS = ("sha256", "sha1", "md5")
 MIN_DIGEST_BYTES = 6  # a truncated hash shorter than this matches by chance
 SMALLEST_MAC_INTEGER = 1 << 32  # below, a MAC read as an integer is a plausible count or time
+# 4 or 5 bytes of an address printed as a number (a "length" read from inside a frame):
+# below 2^24 (a zero byte first) such a window is a plausible count, so it is not looked for
+SMALLEST_WINDOW_NUMBER = 1 << 24
+_DECIMAL = re.compile(rb"(?<![0-9A-Za-z])[0-9]{8,13}(?![0-9A-Za-z])")  # 2^24 has 8 digits, 2^40 13
+_HEX_NUMBER = re.compile(rb"(?<![0-9A-Za-z])(0[xX])?([0-9A-Fa-f]{1,10})(?![0-9A-Za-z])")
 
 _SEPARATED = re.compile(
     rb"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}(?P<sep>[:-])(?:[0-9A-Fa-f]{2}(?P=sep)){4}[0-9A-Fa-f]{2}"
@@ -68,8 +75,14 @@ def mac_spellings(mac: bytes) -> list[bytes]:
 class LeakMatcher:
     """Counts, per rule, the leaks in a blob of bytes."""
 
-    def __init__(self, secrets: CaptureSecrets | None = None, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self, secrets: CaptureSecrets | None = None, vocabulary: Iterable[str] = (), not_ssids: Iterable[str] = ()
+    ) -> None:
+        """`vocabulary`: the operator's words (store and sensor names), which an SSID may
+        share; `not_ssids`: texts where an SSID is no leak (the captures' file names,
+        which a log prints), blanked out before SSIDs are counted."""
         secrets = secrets or CaptureSecrets()
+        self.not_ssids = sorted({name.lower().encode() for name in not_ssids}, key=len, reverse=True)
         self.macs = frozenset(secrets.macs - NOBODY)
         self.mac_array = _sorted_u64(int.from_bytes(m, "big") for m in self.macs)
         words = [w.lower().encode() for w in (*VOCABULARY, *vocabulary)]
@@ -90,6 +103,9 @@ class LeakMatcher:
         self.unkeyed_int64 = np.unique(self.unkeyed_uint64.view(np.int64))
         mac_ints = [int.from_bytes(m, "big") for m in self.macs]
         self.mac_integers = np.array(sorted({v for v in mac_ints if v >= SMALLEST_MAC_INTEGER}), np.int64)
+        self.window_numbers = frozenset(
+            value for mac in self.macs for value in _window_numbers(mac) if value >= SMALLEST_WINDOW_NUMBER
+        )
 
     @property
     def knows_captures(self) -> bool:
@@ -118,9 +134,27 @@ class LeakMatcher:
             found[MAC_BYTES] += _windows_in(blob, self.mac_array)
             found[UNKEYED] += self._digests_in(blob)
             lowered = blob.lower()
+            for name in self.not_ssids:
+                lowered = lowered.replace(name, b"\n")
             for ssid in self.ssids:
                 found[SSID] += lowered.count(ssid)
         found[MAC_TEXT] += len(spelled)
+        return +found
+
+    def scan_numbers(self, blob: bytes) -> Counter[str]:
+        """Numbers in text (a log line) that are 4 or 5 consecutive bytes of a capture's
+        address, read in either byte order, printed in decimal or in hex (with 0x, or
+        with a hex letter): what a program prints when it takes bytes of a frame for a
+        length or a counter."""
+        found: Counter[str] = Counter()
+        if not self.window_numbers:
+            return found
+        for match in _DECIMAL.finditer(blob):
+            found[MAC_NUMBER] += int(match.group()) in self.window_numbers
+        for match in _HEX_NUMBER.finditer(blob):
+            prefixed, digits = match.group(1), match.group(2)
+            if (prefixed or not digits.isdigit()) and len(digits) >= 6:
+                found[MAC_NUMBER] += int(digits, 16) in self.window_numbers
         return +found
 
     def is_mac_like_value(self, value: bytes) -> bool:
@@ -137,6 +171,16 @@ class LeakMatcher:
                     hits += 1
                     break
         return hits
+
+
+def _window_numbers(mac: bytes) -> set[int]:
+    """Every 4- and 5-byte window of an address as an integer, big- and little-endian."""
+    found = set()
+    for width in (4, 5):
+        for start in range(len(mac) - width + 1):
+            window = mac[start : start + width]
+            found |= {int.from_bytes(window, "big"), int.from_bytes(window, "little")}
+    return found
 
 
 def _telling(ssid: bytes, words: list[bytes]) -> bool:

@@ -36,6 +36,7 @@ NEEDED = {
     "authority": "the supervisory authority",
 }
 _EPOCH = {"hour": "every hour", "day": "every day", "week": "every week"}
+_HOURLY_SIGN = "Hourly keys count stays past the hour twice."  # the sign is short: the caveat too
 
 
 def missing(settings: Settings) -> list[str]:
@@ -66,6 +67,9 @@ def values(settings: Settings) -> dict[str, str]:
         "smallest": smallest,
         "kept": kept.rstrip("\n"),
         "balancing": _balancing(settings),
+        # an hourly key splits a stay at the hour (wording.HOURLY_EPOCH_INFLATES)
+        "caveat_sign": f" {_HOURLY_SIGN}" if privacy.epoch == "hour" else "",
+        "caveat": f" {wording.HOURLY_EPOCH_INFLATES}" if privacy.epoch == "hour" else "",
     }
 
 

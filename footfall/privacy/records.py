@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from footfall import storage
+from footfall.errors import writing
 
 FOLDER = "_privacy"
 LAST_AUDIT = "last_audit.json"
@@ -43,13 +44,14 @@ def write(data_dir: Path, name: str, record: dict[str, Any]) -> Path:
 def append_log(data_dir: Path, lines: list[dict[str, Any]]) -> Path:
     """Appends JSON lines to the retention log (one write per line, O_APPEND)."""
     target = folder(data_dir) / RETENTION_LOG
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        for line in lines:
-            os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
-    finally:
-        os.close(fd)
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            for line in lines:
+                os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+        finally:
+            os.close(fd)
     return target
 
 

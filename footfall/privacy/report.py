@@ -233,6 +233,8 @@ def explain(report: PrivacyReport) -> list[str]:
         f"of each family came; a rare family (an unusual phone) can single a device out within the {epoch}. It "
         f"cannot be matched against a public list of layouts or across {epoch}s, because its key is the salt.",
     ]
+    if epoch == "hour":
+        lines.append(wording.HOURLY_EPOCH_INFLATES)
     if k > 1:
         lines.append(
             f"The aggregates (marts, dashboard) suppress every count below {k}: such a cell is empty and flagged, "

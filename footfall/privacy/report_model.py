@@ -111,6 +111,10 @@ class RetentionRun(_Record):
     partitions_deleted: int = Field(description="partitions deleted")
     deleted: dict[str, int] = Field(description="partitions deleted per dataset")
     salts_destroyed: int = Field(description="salts destroyed")
+    misdated_deleted: int = Field(
+        0, description="partitions and salts of an impossible date or more than a day ahead, deleted"
+    )
+    leftovers_removed: int = Field(0, description="staging, spill and temporary files of killed processes removed")
 
 
 class AuditRun(_Record):

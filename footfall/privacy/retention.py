@@ -22,11 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from footfall import storage
+from footfall import leftovers, storage
 from footfall.collector.salts import SaltState, SaltStore
 from footfall.config import Settings
+from footfall.epochs import label_first_day
+from footfall.errors import without_addresses
 from footfall.outputs import COLLECTOR_DATASETS
 from footfall.privacy import inventory, records
+from footfall.privacy.inventory import Misdated
 from footfall.storage import Partition
 from footfall.store_days import RunState, StoreDay
 
@@ -47,18 +50,28 @@ class RetentionResult:
     time: datetime
     dry_run: bool
     partitions: list[Partition] = field(default_factory=list)  # deleted (or, dry run, due)
-    salts: list[SaltState] = field(default_factory=list)  # destroyed (or, dry run, due)
+    salts: list[SaltState] = field(default_factory=list)  # destroyed (or, dry run, due): expired
+    misdated: list[Misdated] = field(default_factory=list)  # partitions of impossible or future dates
+    misdated_salts: list[SaltState] = field(default_factory=list)  # salts of impossible or future epochs
+    leftovers: list[Path] = field(default_factory=list)  # what killed runs and collectors left
     next_due: NextDue | None = None  # the next of what remains
 
     def as_dict(self, settings: Settings) -> dict[str, Any]:
-        """The run as `footfall retention --format json` prints it."""
+        """The run as `footfall retention --format json` prints it (a misdated folder's
+        name masked like an address, as in the text output)."""
         return {
             "time": records.timestamp(self.time),
             "dry_run": self.dry_run,
             "partitions": [
                 {"dataset": p.dataset, "store": p.store, "date": p.date.isoformat()} for p in self.partitions
             ],
+            "misdated": [
+                {"dataset": m.dataset, "store": m.store, "date": without_addresses(m.name), "reason": m.reason}
+                for m in self.misdated
+            ],
             "salts": [{"store": s.store, "epoch": s.epoch} for s in self.salts],
+            "misdated_salts": [{"store": s.store, "epoch": without_addresses(s.epoch)} for s in self.misdated_salts],
+            "leftovers": [str(path) for path in self.leftovers],
             "retention_days": settings.file.retention.model_dump(),
             "next_due": None
             if self.next_due is None
@@ -66,14 +79,17 @@ class RetentionResult:
         }
 
     def deleted_by_dataset(self) -> dict[str, int]:
-        return dict(sorted(Counter(p.dataset for p in self.partitions).items()))
+        datasets = [p.dataset for p in self.partitions] + [m.dataset for m in self.misdated]
+        return dict(sorted(Counter(datasets).items()))
 
     def record(self) -> dict[str, Any]:
         return {
             "time": records.timestamp(self.time),
-            "partitions_deleted": len(self.partitions),
+            "partitions_deleted": len(self.partitions) + len(self.misdated),
             "deleted": self.deleted_by_dataset(),
-            "salts_destroyed": len(self.salts),
+            "salts_destroyed": len(self.salts) + len(self.misdated_salts),
+            "misdated_deleted": len(self.misdated) + len(self.misdated_salts),
+            "leftovers_removed": len(self.leftovers),
         }
 
 
@@ -88,6 +104,23 @@ def due_salts(settings: Settings, now: datetime) -> list[SaltState]:
     """The salts alive past their epoch's end (and last use) plus the grace."""
     store = _salt_store(settings)
     return [state for state in store.states() if now > state.expires(store.grace)]
+
+
+def misdated_salts(settings: Settings, now: datetime) -> list[SaltState]:
+    """Salts of an epoch that starts more than a day after the store's today, or of a
+    label no calendar makes: made for a corrupt timestamp, never due by their end."""
+    found = []
+    for state in _salt_store(settings).states():
+        first = label_first_day(state.epoch)
+        today = now.astimezone(inventory.store_zone(settings, state.store)).date()
+        if first is None or (first - today).days > 1:
+            found.append(state)
+    return found
+
+
+def leftovers_of_killed_processes(settings: Settings) -> list[Path]:
+    """Staging and spill folders of killed pipeline runs, open parts of killed collectors."""
+    return leftovers.pipeline_runs(settings.data_dir) + leftovers.collector_parts(settings.data_dir)
 
 
 def next_due(settings: Settings, now: datetime) -> NextDue | None:
@@ -111,6 +144,9 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
     """Deletes what is due (nothing with dry_run, which only lists it) and records the run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = RetentionResult(now, dry_run, due(settings, now))
+    result.misdated = inventory.misdated(settings, now)
+    result.misdated_salts = misdated_salts(settings, now)
+    result.leftovers = leftovers_of_killed_processes(settings)
     if dry_run:
         result.salts = due_salts(settings, now)
         result.next_due = next_due(settings, now)
@@ -122,10 +158,20 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
         line = {"time": when, "action": "deleted", "store": partition.store, "dataset": partition.dataset}
         records.append_log(settings.data_dir, [{**line, "date": partition.date.isoformat()}])
     _still_up_to_date(settings, unchanged)
-    result.salts = _salt_store(settings).destroy_expired(now)
+    for folder in result.misdated:
+        delete_partition(settings.data_dir, folder.path)
+        line = {"time": when, "action": "deleted", "store": folder.store, "dataset": folder.dataset}
+        label = without_addresses(folder.name)  # the log holds nothing from the data, a folder name included
+        records.append_log(settings.data_dir, [{**line, "date": label, "reason": folder.reason}])
+    result.leftovers = leftovers.remove(result.leftovers)
+    salts = _salt_store(settings)
+    for state in result.misdated_salts:
+        salts.destroy(state, now)
+    result.salts = salts.destroy_expired(now)
     if settings.data_dir.is_dir():  # a run with no data folder yet does not create one
         destroyed = [
-            {"time": when, "action": "salt destroyed", "store": s.store, "epoch": s.epoch} for s in result.salts
+            {"time": when, "action": "salt destroyed", "store": s.store, "epoch": s.epoch}
+            for s in [*result.misdated_salts, *result.salts]
         ]
         if destroyed:
             records.append_log(settings.data_dir, destroyed)
