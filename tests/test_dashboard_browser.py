@@ -125,6 +125,16 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                 exceptions = page.locator('[data-testid="stException"]')
                 assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
                 assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+                body = page.inner_text("body")
+                assert "README" not in body, f"{name}: a manager is never sent to the README"
+                download = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download this page (CSV)")
+                assert download.count() == 1, f"{name}: a CSV of what the page shows"
+                if name != "privacy":
+                    with page.expect_download() as started:
+                        download.first.click()
+                    csv = Path(started.value.path()).read_text(encoding="utf-8")
+                    assert csv.count("\n") >= 2 and "nan" not in csv.split(","), f"{name}: {csv[:200]}"
+                    assert started.value.suggested_filename.startswith(f"footfall-{name}-demo-2024-")
                 if name == "overview":
                     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
                     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
@@ -132,7 +142,8 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                     shown = dict(zip([label.strip() for label in labels], [v.strip() for v in values], strict=True))
                     for label, value in expected.items():
                         assert shown.get(label) == value, (label, shown)
-                    assert "Friday 15 March 2024" in page.inner_text("body")
+                    assert "Friday 15 March 2024" in body
+                    assert "How many people came in" in body, "the page says what it answers"
         finally:
             browser.close()
 
