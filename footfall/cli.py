@@ -211,12 +211,29 @@ def _collect_running(settings: Settings, store: str, sensor: str, force: bool, r
         raise typer.Exit(1)
 
 
+StoreOption = Annotated[str | None, typer.Option("--store", help="Only this store (default: every store).")]
+DateOption = Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")]
+
+
+def _store_days(config, data, store, date, start, end, doing: str):
+    """The settings, and the store and days a command is asked for, checked; the data
+    folder must exist (`no data folder at ...: nothing to <doing>`)."""
+    settings = load_settings(config, data)
+    if store is not None:
+        settings.store(store)  # checks the name
+    first, last = _date_range(date, start, end)
+    storage.require_data_folder(settings.data_dir, doing)
+    return settings, first, last
+
+
 @app.command("run")
 def run_pipeline(
-    store: Annotated[str | None, typer.Option(help="Only this store (default: every store).")] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")] = None,
+    store: StoreOption = None,
+    date: DateOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
     config: ConfigOption = None,
     data: DataOption = None,
 ) -> None:
@@ -224,11 +241,7 @@ def run_pipeline(
     from footfall import run_summary
     from footfall.pipeline import runner
 
-    settings = load_settings(config, data)
-    if store is not None:
-        settings.store(store)  # checks the name
-    first, last = _date_range(date, start, end)
-    storage.require_data_folder(settings.data_dir, "run")
+    settings, first, last = _store_days(config, data, store, date, start, end, "run")
     work = runner.plan(settings, store, first, last)
     if not work.targets:
         if work.unchanged and first is None:  # up to date: not a mistake
@@ -247,10 +260,6 @@ def run_pipeline(
 ExportFormat = Literal["csv", "parquet", "json"]
 SqlFormat = Literal["table", "csv", "json"]
 Exportable = Literal["daily", "hourly", "dwell", "occupancy", "sensor_health", "visits"]
-StoreOption = Annotated[str | None, typer.Option("--store", help="Only this store (default: every store).")]
-DateOption = Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")]
-FromOption = Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")]
-ToOption = Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")]
 
 
 @app.command("export")
@@ -277,11 +286,7 @@ def export_dataset(
     """Write a mart (or the visits) as CSV, Parquet or JSON: the rows of a store and days, in order."""
     from footfall import export, views
 
-    settings = load_settings(config, data)
-    if store is not None:
-        settings.store(store)  # checks the name
-    first, last = _date_range(date, start, end)
-    storage.require_data_folder(settings.data_dir, "export")
+    settings, first, last = _store_days(config, data, store, date, start, end, "export")
     fmt = export.format_of(format, output)
     if fmt == "parquet" and output is None and sys.stdout.isatty():
         raise FootfallError("--format parquet: Parquet is binary; give --output FILE (or redirect the output)")
