@@ -95,7 +95,10 @@ def _filters(marts: Marts, stores: list[str]) -> Selection | None:
         "Dates", value=default, min_value=first, max_value=last, key="dates", format="YYYY-MM-DD"
     )
     start, end = _date_range(picked, default)
-    sidebar.caption(f"Data from {first:%-d %b %Y} to {last:%-d %b %Y}. The last day of the range is looked at closely.")
+    sidebar.caption(
+        f"Data from {display.day_in_table(first)} to {display.day_in_table(last)}. The last day of the range is "
+        "looked at closely."
+    )
     return Selection(selected, start, end)
 
 
