@@ -123,7 +123,9 @@ def bar_frame(
         text = display.count(value, hidden, k)
         note = str(incomplete.loc[index]) if incomplete is not None and incomplete.loc[index] else ""
         if no_data is not None and bool(no_data.loc[index]):
-            rows.append({x: row[x], "height": None, "high": None, "state": NO_DATA, "shown": display.NO_DATA})
+            rows.append(
+                {x: row[x], "height": None, "high": None, "state": NO_DATA, "shown": display.NO_DATA, "note": ""}
+            )
             continue
         if hidden and low == 0:
             state, height, top = HIDDEN, None, None

@@ -133,7 +133,7 @@ def _cache_table(mart: str) -> str:
     return f"create table {mart} ({columns})"
 
 
-def _resuppressed(mart: str, names: list[str] | None = None) -> str:
+def _resuppressed(mart: str, names: Iterable[str] | None = None) -> str:
     """The select list of a mart's columns (all, or these), suppressed again with the k
     in force ($k) by the pipeline's own rule (suppression.resuppressed)."""
     return suppression.resuppressed(outputs.MARTS[mart], "$k", names)

@@ -21,7 +21,7 @@ from typing import BinaryIO, Literal
 
 import duckdb
 
-from footfall import outputs, storage
+from footfall import outputs, storage, views
 from footfall.errors import FootfallError
 
 Format = Literal["csv", "parquet", "json"]
@@ -89,10 +89,10 @@ def export(
 
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict, fmt: Format, target: Path) -> None:
-    # COPY takes no parameters: the rows go through a temporary view of the bound query
+    # COPY takes no parameters: the rows go through a temporary table of the bound query
     con.execute(f"create or replace temp table _export as {sql}", parameters)
     try:
-        con.execute(f"copy _export to '{_quoted(target)}' ({_COPY[fmt]})")
+        con.execute(f"copy _export to {views.literal(str(target))} ({_COPY[fmt]})")
     except duckdb.IOException as exc:
         raise FootfallError(f"cannot write {target}: {' '.join(str(exc).split())}") from None
     finally:
@@ -101,13 +101,5 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict, fmt: Forma
 
 def _order_term(column: outputs.Column) -> str:
     if column.values:  # an enumerated column sorts by its declared order (the dwell buckets)
-        return f"list_position([{', '.join(_text(v) for v in column.values)}], {column.name})"
+        return f"list_position([{', '.join(views.literal(v) for v in column.values)}], {column.name})"
     return column.name
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")

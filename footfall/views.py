@@ -22,7 +22,6 @@ import duckdb
 from footfall import outputs, storage, suppression
 
 VIEWS = {dataset.view: dataset for dataset in outputs.DATASETS}  # sightings, heartbeats, visits, daily, ...
-EXPORTABLE = ("daily", "hourly", "dwell", "occupancy", "sensor_health", "visits")
 _HIVE = "hive_partitioning = true, hive_types = {'store': 'VARCHAR', 'date': 'DATE'}, union_by_name = true"
 
 
@@ -52,7 +51,7 @@ def view_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, dataset: outputs.Da
     files = published_files(data_dir, dataset)
     if not files:
         return f"create or replace view {dataset.view} as {_empty(dataset)}"
-    source = f"read_parquet([{', '.join(_literal(f) for f in files)}], {_HIVE})"
+    source = f"read_parquet([{', '.join(literal(f) for f in files)}], {_HIVE})"
     present = con.sql(f"select * from {source} limit 0").columns
     declared = [c.name for c in dataset.columns if c.name in present]
     shown = suppression.resuppressed(dataset, str(int(k)), present) if dataset.is_mart else ", ".join(declared)
@@ -67,5 +66,6 @@ def _empty(dataset: outputs.Dataset) -> str:
     return f"select {typed} where false"
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """A SQL string literal (quotes doubled)."""
     return "'" + text.replace("'", "''") + "'"

@@ -95,6 +95,7 @@ for day in (selection.day, selection.day - timedelta(days=1)):
             {
                 "date": display.day_in_table(d),
                 **{label: figure_of(row_of(reference_days, d)).text for label, figure_of in METRICS.items()},
+                "note": "" if d in compared or d == day else "left out: a store had no data" if d in left_out else "",
             }
             for d in [day, *earlier]
         ]
