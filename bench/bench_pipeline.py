@@ -8,7 +8,7 @@ in time order), then measures in this run, each in its own process:
   footfall   `footfall run --from D1 --to Dn` end to end: every step (stage with
              duplicate folding, devices, visits, classification, the five marts) and
              every output written
-  pandas     the same folding, pseudonym linking (the same linker, fed by a pandas
+  pandas     the same folding, pseudonym linking (the same tracker, fed by a pandas
              group-by), visits and classification in plain pandas (read the
              columns, sort, diff, cumsum, group), no marts
 
@@ -112,21 +112,19 @@ same = (frame["store"].eq(frame["store"].shift()) & frame["device"].eq(frame["de
 frame["frame_no"] = (~same).cumsum()
 frames = frame.groupby("frame_no").agg(store=("store", "first"), device=("device", "first"),
                                        ts_us=("ts_us", "min"), rssi=("rssi", "max"))
-# devices: the same linker as step 02, on a pandas summary of each pseudonym
-link = importlib.import_module("footfall.pipeline.02_link_pseudonyms").link
+# devices: the same tracker as step 02, on a pandas summary of each pseudonym and receiver
+import pyarrow as pa
+step = importlib.import_module("footfall.pipeline.02_link_pseudonyms")
+frame["receiver"] = frame["sensor"].astype(str) + "/"
 ordered = frame.sort_values("ts_us")
-summary = ordered.groupby(["store", "epoch", "device"], sort=False).agg(
+summary = ordered.groupby(["store", "epoch", "device", "receiver"], sort=False).agg(
     first_us=("ts_us", "min"), last_us=("ts_us", "max"), seq_first=("seq", "first"), seq_last=("seq", "last"),
-    layout=("ie_hash", "min"), peak_rssi=("rssi", "max"), randomized=("randomized", "any")).reset_index()
-summary = summary.sort_values(["store", "epoch", "first_us"])
-keys = []
-for _, group in summary.groupby(["store", "epoch"], sort=False):
-    chain = link(group["first_us"].values, group["last_us"].values, group["seq_first"].values,
-                 group["seq_last"].values, group["layout"].values, group["peak_rssi"].astype(float).values,
-                 group["randomized"].values, 15 * 60_000_000)
-    first_member = pd.Series(group["device"].values).groupby(chain).transform("first").values
-    keys.append(pd.Series(first_member, index=group["device"].values))
-device_key = pd.concat(keys)
+    layout=("ie_hash", "min"), randomized=("randomized", "any"), peak_rssi=("rssi", "max")).reset_index()
+summary["margin"] = summary["peak_rssi"].astype(float) + 70
+summary["gap_us"] = 15 * 60_000_000
+summary = summary.sort_values(["store", "epoch", "device", "receiver"])
+links = step.links(pa.Table.from_pandas(summary, preserve_index=False)).to_pandas()
+device_key = pd.Series(links["device_key"].values, index=links["device"].values)
 frames["device"] = frames["device"].map(device_key[~device_key.index.duplicated()])
 # visits: split where unseen for more than 15 minutes
 frames = frames.sort_values(["store", "device", "ts_us"])

@@ -83,8 +83,6 @@ def _daily(rng, store, dates, arrivals, k) -> pa.Table:
     return pa.table(
         {
             "visitors": shown_visitors,
-            "visitors_low": shown_visitors,
-            "visitors_high": shown_visitors,
             "visits": shown_visits,
             "passersby": shown_passersby,
             "capture_rate": pa.array(rate, mask=hidden),
@@ -92,6 +90,8 @@ def _daily(rng, store, dates, arrivals, k) -> pa.Table:
             "dwell_p90_s": pa.array(p90, mask=hidden_visits),
             "suppressed": hidden,
             "estimated": np.ones(len(dates), bool),
+            "visitors_low": shown_visitors,
+            "visitors_high": shown_visitors,
             "store": [store] * len(dates),
             "date": dates,
         }

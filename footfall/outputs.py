@@ -235,12 +235,37 @@ VISITS = Dataset(
             "class",
             STRING,
             "`visitor`; `passerby` (peak signal below every hearing sensor's threshold, or shorter than the minimum "
-            "visit); `staff` (staff or fixed equipment, excluded from every customer metric)",
+            "visit: its span and one of its device's silences between scans); `staff` (staff or fixed equipment, "
+            "excluded from every customer metric)",
             False,
             values=("visitor", "passerby", "staff"),
         ),
         Column(
             "estimated", BOOL, "the device key gathers several pseudonyms or stands for a randomised address", False
+        ),
+        Column(
+            "followed",
+            BOOL,
+            "the device's identity rests on a fixed address or on sequence numbers that run on across its addresses; "
+            "otherwise it was guessed from element layout, timing and signal (see docs/accuracy.md)",
+            False,
+        ),
+        Column(
+            "scans",
+            INT64,
+            "scans heard at or above a sensor's threshold (2-second slots)",
+            False,
+            unit="scans",
+            count=True,
+            sums="across visits and days: scans heard",
+        ),
+        Column(
+            "people",
+            DOUBLE,
+            "how many visits of people this row stands for: 1, except a guessed visitor visit, which counts its scans "
+            "over the mean of the day's followed visitor visits (Little's law; 1 when fewer than 10 describe the day)",
+            False,
+            unit="visits",
         ),
     ),
     tier="visits",
@@ -266,20 +291,6 @@ DAILY = Dataset(
             "people",
             "across stores; across days it counts person-days (someone who came on two days counts twice)",
         ),
-        count(
-            "visitors_low",
-            "the low end of the plausible range of `visitors` (the estimate's uncertainty; see docs/accuracy.md)",
-            "people",
-            "like `visitors`: the sum of the low ends is the low end of the sum",
-            newer=True,
-        ),
-        count(
-            "visitors_high",
-            "the high end of the plausible range of `visitors`",
-            "people",
-            "like `visitors`: the sum of the high ends is the high end of the sum",
-            newer=True,
-        ),
         count("visits", "visits classed visitor", "visits", "across stores and days"),
         count(
             "passersby",
@@ -298,6 +309,22 @@ DAILY = Dataset(
         Column("dwell_p90_s", DOUBLE, "90th percentile dwell of the visitor visits", unit="s", hidden_with=("visits",)),
         suppressed_flag(),
         Column("estimated", BOOL, "the counts stand for people estimated from device keys", False),
+        count(
+            "visitors_low",
+            "the plausible range's lower end for visitors: the 95 % spread of the guessed part and the plain count of "
+            "device keys (see docs/accuracy.md); never below the followed people",
+            "people",
+            "like `visitors`: the sum of the low ends is a low end of the sum (a wide one: the days' errors partly "
+            "cancel)",
+            newer=True,
+        ),
+        count(
+            "visitors_high",
+            "the plausible range's upper end for visitors (see visitors_low)",
+            "people",
+            "like `visitors`: the sum of the high ends is a high end of the sum",
+            newer=True,
+        ),
     ),
     tier="marts",
     relation="mart_daily",

@@ -38,3 +38,17 @@ create or replace temp macro quarter_us() as 15 * 60 * 1000000;
 -- `occupancy_bins` at this width); a visit counts in the bins whose midpoint it spans.
 create or replace temp macro occupancy_bin_us() as 5 * 60 * 1000000;
 create or replace temp macro half_bin_us() as occupancy_bin_us() // 2;
+
+-- One scan: the probes a phone sends in one sweep of the channels reach a sensor on
+-- one channel within a second or two, and a phone's next scan comes seconds to
+-- minutes later: scans are counted as the 2-second slots a device was heard in.
+create or replace temp macro scan_us() as 2 * 1000000;
+
+-- A store-day's followed visitor visits (whose phones keep a fixed address or a
+-- running sequence number) describe a visit there: how many scans it holds, at what
+-- rate, how long it lasts. With fewer than this many, the day is not described well
+-- enough to weigh the guessed visits by it, and every visit counts as one.
+create or replace temp macro reference_visits() as 10;
+
+-- z of a two-sided 95 % range.
+create or replace temp macro z95() as 1.96;

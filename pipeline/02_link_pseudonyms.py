@@ -1,218 +1,156 @@
-"""Step 02: which pseudonyms are one phone (a Python step: a greedy chaining
-algorithm does not fit SQL).
+"""Step 02: which pseudonyms are one phone (a Python step: a tracker, not a query).
 
-Phones that are not connected probe from random addresses: iPhones draw a new one
-for every probe or scan, Android phones every few scans. Each address is a
-pseudonym of one epoch; counted as they are, one person becomes tens of devices. The
-linker chains the pseudonyms of one store and epoch, in order of first sighting,
-into estimated devices:
+Phones that are not connected probe from random addresses: iPhones draw a new one for
+every scan (or every channel of a scan), Android phones for every scan, some keeping
+their sequence numbers running. Each address is a pseudonym of one epoch; counted as
+they are, one person becomes tens of devices. `footfall.pipeline.tracking` follows
+the phones of each store and epoch (see its docstring): fixed addresses are devices
+of their own; rotating ones are gathered into scans and each scan is assigned to the
+phone that explains it best, or to a new phone, all scans of the epoch at once.
 
-* a pseudonym that lives long (over `LONG_LIVED_US`) is a device of its own: a fixed
-  address, whatever its locally-administered bit says;
-* a short-lived one joins the best chain of the same element layout (the keyed hash
-  of what the chip announces, which survives address changes) that is not in use
-  under another address at that moment, was last seen within the store's visit
-  gap, and was heard at a similar signal level (within three times the spread of
-  that chain's signal so far, between `RSSI_MIN_TOLERANCE_DB` and
-  `RSSI_TOLERANCE_DB`: a steady phone is told apart from its neighbours, a
-  swinging one is still followed);
-  sequence numbers that run on across the address change (`SEQ_WINDOW`) are the
-  strongest evidence and override the signal test; a chain seen within the same
-  burst (`BURST_US`: one scan, sometimes with an address per probe) comes next;
-* otherwise it starts a new device.
+The output maps every pseudonym of a store-epoch to a `device_key` (the first
+pseudonym of its phone) and says whether that phone was `followed` (its identity
+rests on a fixed address or on sequence numbers that run on) or guessed from
+layout, timing and level, and gives its `family` (its layout, or the layout its own
+is a second layout of). How many people a guessed phone's visits stand for is
+weighed later, from its scans (05_visits.sql). Only pseudonymous sightings of one store-epoch are used: nothing here
+can link across epochs or stores, or to an address.
 
-The locally-administered bit is checked against the data rather than trusted: when
-most "global" addresses of a store-epoch also vanish after one scan (as in captures
-whose addresses were anonymised, or from chips that rotate addresses that look
-global), global addresses are linked like random ones; when they mostly persist,
-each global address is a device of its own.
-
-Two phones of the same model at the same distance can fall into one chain: the
-estimate leans low where many identical phones are present, and high where one
-phone alternates between element layouts (see the README for measured errors).
-
-Only pseudonymous sightings of one epoch are used: nothing here can link across
-epochs, stores or to an address. The output maps each pseudonym that was linked
-(store, epoch, device) to a `device_key`, the first pseudonym of its chain; a
-pseudonym absent from it is a device of its own.
+The step follows the runner's protocol for Python steps: `SOURCE_SQL` (a query over
+earlier relations, in the pipeline's SQL dialect), `GROUP_BY`, `apply_group` (one
+call per group) and `SCHEMA` (its output), so that any engine runs the same query and
+calls the same function per store and epoch.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-BURST_US = 1_000_000
-SCAN_US = 5_000_000
-LONG_LIVED_US = 10 * 60_000_000
-RSSI_TOLERANCE_DB = 20.0  # the most a phone's signal may differ from its chain's
-RSSI_MIN_TOLERANCE_DB = 14.0  # the least: a steady phone still varies a little
-RSSI_PRIOR_SPREAD_DB = 5.0
-SEQ_WINDOW = 64
-GLOBAL_ROTATION_SHARE = 0.5  # above it, "global" addresses of a store-epoch rotate too
+from footfall.pipeline.tracking import Pseudonyms, StoreRules, resolve
 
-LINKS_SCHEMA = pa.schema(
+SCHEMA = pa.schema(
     [
         ("store", pa.string()),
         ("epoch", pa.string()),
         ("device", pa.int64()),
         ("device_key", pa.int64()),
-        ("linked", pa.bool_()),
+        ("followed", pa.bool_()),
+        ("family", pa.int64()),
     ]
 )
 
-# One row per pseudonym, straight from the sightings: these figures are the same
-# before and after folding duplicates, so the fold is not computed twice.
-PSEUDONYMS_SQL = """
+# One row per pseudonym and receiver (a sensor on a channel: levels on different
+# channels or sensors are not comparable), straight from the sightings: these figures
+# are the same before and after folding duplicates, so the fold is not computed twice.
+SOURCE_SQL = """
 select
     s.store,
     s.epoch,
     s.device,
+    s.sensor || '/' || coalesce(cast(s.freq_mhz as varchar), '') as receiver,
     min(micros(s.ts)) as first_us,
     max(micros(s.ts)) as last_us,
-    arg_min(s.seq, s.ts) as seq_first,
-    arg_max(s.seq, s.ts) as seq_last,
+    arg_min(s.seq, micros(s.ts)) as seq_first,
+    arg_max(s.seq, micros(s.ts)) as seq_last,
     min(s.ie_hash) as layout,
-    max(case when s.rssi <= 0 then s.rssi end) as peak_rssi,
     bool_or(s.randomized) as randomized,
+    max(case when s.rssi <= 0 then s.rssi end) as peak_rssi,
+    max(case when s.rssi <= 0 then s.rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) end) as margin,
     min(st.gap_us) as gap_us
 from sightings as s
 join store_settings as st on st.store = s.store
-group by s.store, s.epoch, s.device
-order by s.store, s.epoch, first_us, s.device
+left join sensor_thresholds as t on t.store = s.store and t.sensor = s.sensor
+group by s.store, s.epoch, s.device, receiver
+order by s.store, s.epoch, s.device, receiver
 """
 
 
-@dataclass
-class _Chain:
-    key: int
-    last_us: int
-    seq_last: int
-    rssi: float
-    spread: float = RSSI_PRIOR_SPREAD_DB  # how much this phone's signal varies, learnt as it goes
-
-    @property
-    def tolerance(self) -> float:
-        return min(RSSI_TOLERANCE_DB, max(RSSI_MIN_TOLERANCE_DB, 3 * self.spread))
-
-    def absorb(self, end_us: int, seq_last: int, rssi: float) -> None:
-        self.last_us = max(self.last_us, end_us)
-        self.seq_last = seq_last
-        if math.isnan(rssi):
-            return
-        if math.isnan(self.rssi):
-            self.rssi = rssi
-            return
-        deviation = abs(rssi - self.rssi)
-        self.spread = 0.8 * self.spread + 0.2 * deviation
-        self.rssi = 0.7 * self.rssi + 0.3 * rssi
+GROUP_BY = ("store", "epoch")
 
 
-def link(
-    first_us: np.ndarray,
-    last_us: np.ndarray,
-    seq_first: np.ndarray,
-    seq_last: np.ndarray,
-    layout: np.ndarray,
-    peak_rssi: np.ndarray,
-    randomized: np.ndarray,
-    gap_us: int,
-) -> np.ndarray:
-    """Chain index of each pseudonym of one store and epoch (inputs sorted by first_us)."""
-    single = (last_us - first_us) <= SCAN_US
-    global_rotates = bool(single[~randomized].mean() > GLOBAL_ROTATION_SHARE) if (~randomized).any() else True
-    chains = 0
-    open_chains: dict[int, list[_Chain]] = {}  # by layout, last seen within the gap
-    out = np.empty(len(first_us), np.int64)
-    for i in range(len(first_us)):
-        start, end, rssi = int(first_us[i]), int(last_us[i]), float(peak_rssi[i])
-        chain = None
-        if end - start <= LONG_LIVED_US and (randomized[i] or global_rotates):
-            candidates = open_chains.setdefault(int(layout[i]), [])
-            candidates[:] = [c for c in candidates if start - c.last_us <= gap_us]
-            chain = _best(candidates, start, int(seq_first[i]), rssi, gap_us, single_scan=bool(single[i]))
-        if chain is None:
-            chain = _Chain(chains, end, int(seq_last[i]), rssi)
-            chains += 1
-            if end - start <= LONG_LIVED_US:
-                open_chains.setdefault(int(layout[i]), []).append(chain)
-        else:
-            chain.absorb(end, int(seq_last[i]), rssi)
-        out[i] = chain.key
+def apply_group(rows: pa.Table) -> pa.Table:
+    """The links of one store-epoch, from its rows of SOURCE_SQL."""
+    if rows.num_rows == 0:
+        return SCHEMA.empty_table()
+    col = {name: rows.column(name).to_numpy(zero_copy_only=False) for name in rows.column_names}
+    devices, first_row, inverse = np.unique(col["device"], return_index=True, return_inverse=True)
+    receivers, receiver_of = np.unique(col["receiver"].astype(str), return_inverse=True)
+    first_us = np.full(len(devices), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first_us, inverse, col["first_us"].astype(np.int64))
+    last_us = np.zeros(len(devices), np.int64)
+    np.maximum.at(last_us, inverse, col["last_us"].astype(np.int64))
+    seq_first = _at_extreme(inverse, col["first_us"], col["seq_first"], len(devices), earliest=True)
+    seq_last = _at_extreme(inverse, col["last_us"], col["seq_last"], len(devices), earliest=False)
+    level = np.full((len(devices), len(receivers)), np.nan)
+    level[inverse, receiver_of] = _floats(col["peak_rssi"])
+    margin = np.full(len(devices), -np.inf)
+    np.fmax.at(margin, inverse, _floats(col["margin"]))
+    margin[np.isinf(margin)] = np.nan
+    order = np.argsort(first_us, kind="stable")
+    pseudonyms = Pseudonyms(
+        first_us=first_us,
+        last_us=last_us,
+        seq_first=seq_first,
+        seq_last=seq_last,
+        layout=col["layout"].astype(np.int64)[first_row],
+        randomized=col["randomized"].astype(bool)[first_row],
+        margin=margin,
+        rssi=level,
+    ).take(order)
+    resolved = resolve(pseudonyms, StoreRules(int(col["gap_us"][0])))
+    device = devices[order]
+    first_of_phone = np.full(resolved.phone.max() + 1, -1, np.int64)
+    first_of_phone[resolved.phone[::-1]] = np.arange(len(device))[::-1]  # pseudonyms are in time order
+    return pa.table(
+        {
+            "store": pa.array([rows.column("store")[0].as_py()] * len(device), pa.string()),
+            "epoch": pa.array([rows.column("epoch")[0].as_py()] * len(device), pa.string()),
+            "device": pa.array(device, pa.int64()),
+            "device_key": pa.array(device[first_of_phone[resolved.phone]], pa.int64()),
+            "followed": pa.array(resolved.followed, pa.bool_()),
+            "family": pa.array(resolved.family, pa.int64()),
+        },
+        schema=SCHEMA,
+    )
+
+
+def _floats(values) -> np.ndarray:
+    return (
+        np.array([np.nan if v is None else v for v in values], np.float64)
+        if values.dtype == object
+        else values.astype(np.float64)
+    )
+
+
+def _at_extreme(group: np.ndarray, key: np.ndarray, value: np.ndarray, groups: int, earliest: bool) -> np.ndarray:
+    order = np.lexsort((key, group))
+    pick = (
+        order[np.r_[np.flatnonzero(np.diff(group[order])), len(order) - 1]]
+        if not earliest
+        else order[np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]]
+    )
+    out = np.zeros(groups, np.int64)
+    out[group[pick]] = value[pick].astype(np.int64)
     return out
 
 
-def _best(candidates: list[_Chain], start: int, seq: int, rssi: float, gap_us: int, single_scan: bool) -> _Chain | None:
-    best, best_score = None, -math.inf
-    for chain in candidates:
-        gap = start - chain.last_us
-        if gap < -BURST_US:
-            continue  # in use under its own address at this moment: another phone
-        continuing = (seq - chain.seq_last) % 4096 <= SEQ_WINDOW
-        if not continuing and not single_scan:
-            continue  # kept its address across scans: it does not rotate per scan
-        difference = 0.0 if math.isnan(rssi) or math.isnan(chain.rssi) else abs(rssi - chain.rssi)
-        if not continuing and difference > chain.tolerance:
-            continue
-        score = 3.0 * continuing + 2.0 * (gap <= BURST_US) - difference / chain.tolerance - max(gap, 0) / gap_us
-        if score > best_score:
-            best, best_score = chain, score
-    return best
-
-
-def links(pseudonyms: pa.Table) -> pa.Table:
-    """device_key of every pseudonym, store by store and epoch by epoch."""
-    n = pseudonyms.num_rows
-    if n == 0:
-        return LINKS_SCHEMA.empty_table()
-    pseudonyms = pseudonyms.set_column(
-        pseudonyms.schema.get_field_index("peak_rssi"), "peak_rssi", pseudonyms.column("peak_rssi").cast(pa.float64())
-    )
-    columns = {name: pseudonyms.column(name).to_numpy(zero_copy_only=False) for name in pseudonyms.column_names}
-    keys = np.empty(n, np.int64)
-    linked = np.zeros(n, bool)
-    groups = np.flatnonzero(
-        np.r_[True, (columns["store"][1:] != columns["store"][:-1]) | (columns["epoch"][1:] != columns["epoch"][:-1])]
-    )
-    for start, end in itertools.pairwise(np.r_[groups, n]):
-        part = slice(start, end)
-        chain = link(
-            columns["first_us"][part],
-            columns["last_us"][part],
-            columns["seq_first"][part],
-            columns["seq_last"][part],
-            columns["layout"][part],
-            columns["peak_rssi"][part],
-            columns["randomized"][part].astype(bool),
-            int(columns["gap_us"][start]),
-        )
-        first_member = np.full(chain.max() + 1 if len(chain) else 0, -1, np.int64)
-        order = np.arange(len(chain))[::-1]
-        first_member[chain[order]] = order  # the earliest member of each chain
-        devices = columns["device"][part]
-        keys[part] = devices[first_member[chain]]
-        sizes = np.bincount(chain)
-        linked[part] = sizes[chain] > 1
-    return pa.table(
-        {
-            "store": columns["store"],
-            "epoch": columns["epoch"],
-            "device": columns["device"],
-            "device_key": keys,
-            "linked": linked,
-        },
-        schema=LINKS_SCHEMA,
-    )
+def links(rows: pa.Table) -> pa.Table:
+    """Every store-epoch of SOURCE_SQL's rows (sorted by store and epoch)."""
+    if rows.num_rows == 0:
+        return SCHEMA.empty_table()
+    store = rows.column("store").to_numpy(zero_copy_only=False)
+    epoch = rows.column("epoch").to_numpy(zero_copy_only=False)
+    bounds = np.flatnonzero(np.r_[True, (store[1:] != store[:-1]) | (epoch[1:] != epoch[:-1]), True])
+    parts = [apply_group(rows.slice(a, b - a)) for a, b in itertools.pairwise(bounds)]
+    return pa.concat_tables(parts)
 
 
 def run(con) -> None:
-    """The step: reads the sightings, creates `link_pseudonyms` (linked pseudonyms only)."""
-    pseudonyms = con.sql(PSEUDONYMS_SQL).to_arrow_table()
-    linked = links(pseudonyms)
-    con.register("link_pseudonyms_result", linked.filter(linked.column("linked")))
+    """The step: reads the sightings, creates `link_pseudonyms` (every pseudonym)."""
+    result = links(con.sql(SOURCE_SQL).to_arrow_table())
+    con.register("link_pseudonyms_result", result)
     con.execute("create temp table link_pseudonyms as select * from link_pseudonyms_result")
     con.unregister("link_pseudonyms_result")

@@ -2,7 +2,8 @@
 -- chains of pseudonyms that step 02 (02_link_pseudonyms.py) built within each store
 -- and epoch; a pseudonym it did not link is a device of its own. A key is an
 -- estimate when it gathers several pseudonyms or stands for a randomised address
--- (the same person may hold other keys).
+-- (the same person may hold other keys). A key is `followed` when its identity rests
+-- on a fixed address or on sequence numbers that run on, not on a guess.
 with
 final as (
     select
@@ -11,7 +12,9 @@ final as (
         s.ts_us,
         s.rssi,
         s.margin,
-        s.randomized or l.device_key is not null as estimated
+        s.randomized or coalesce(l.device_key <> s.device, false) as estimated,
+        coalesce(l.followed, true) as followed,
+        l.family
     from stage as s
     left join link_pseudonyms as l on l.store = s.store and l.epoch = s.epoch and l.device = s.device
 )

@@ -1,6 +1,7 @@
 -- Unclassified visits: a device's sightings, split wherever it was unseen for longer than the
 -- store's visit gap (a gap of exactly gap_min does not split). Dwell is last seen
--- minus first seen. A visit belongs to the store's local day on which it started;
+-- minus first seen; `scans` counts the scans heard at or above a sensor's threshold
+-- (2-second slots, see scan_us()). A visit belongs to the store's local day on which it started;
 -- only visits starting on a store-day at hand are kept. Step 05 classes them.
 --
 -- The sightings are first gathered into buckets as wide as the gap (a hash
@@ -18,7 +19,11 @@ buckets as (
         count(*) as sightings,
         max(r.rssi) as peak_rssi,
         max(r.margin) as peak_margin,
+        count(distinct case when r.margin >= 0 or r.margin is null then bin_of(r.ts_us, scan_us()) end) as scans,
+        count(distinct bin_of(r.ts_us, scan_us())) as heard_scans,
         bool_or(r.estimated) as estimated,
+        bool_and(r.followed) as followed,
+        min(r.family) as family,
         min(st.gap_us) as gap_us
     from resolve_devices as r
     join store_settings as st on st.store = r.store
@@ -51,7 +56,11 @@ visits as (
         cast(sum(sightings) as bigint) as sightings,  -- a count: an integer (a sum is 128-bit in DuckDB)
         max(peak_rssi) as peak_rssi,
         max(peak_margin) as peak_margin,
-        bool_or(estimated) as estimated
+        cast(sum(scans) as bigint) as scans,
+        sum(heard_scans) as heard_scans,
+        bool_or(estimated) as estimated,
+        bool_and(followed) as followed,
+        min(family) as family
     from numbered_visits
     group by store, device_key, visit_no
 ),
@@ -69,7 +78,11 @@ final as (
         v.sightings,
         v.peak_rssi,
         v.peak_margin,
-        v.estimated
+        v.scans,
+        v.heard_scans,
+        v.estimated,
+        v.followed,
+        v.family
     from visits as v
     join local_quarters as q on q.store = v.store and q.quarter = bin_of(v.first_us, quarter_us())
 )

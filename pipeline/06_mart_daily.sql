@@ -1,40 +1,56 @@
 -- Daily footfall of each store: visitors (estimated people with at least one visit
 -- classed visitor), their visits, passers-by (people only ever seen passing that
 -- day), capture rate = visitors / (visitors + passers-by), and the median and 90th
--- percentile dwell of the visits, and the plausible range of visitors (visitors_low,
--- visitors_high). One row per store-day at hand, even a quiet one.
+-- percentile dwell of the visits. One row per store-day at hand, even a quiet one.
 -- Counts below $k are suppressed (null, and `suppressed` is set); so is every figure
 -- derived from a suppressed count. `estimated` says the counts stand for people
 -- estimated from device keys.
+--
+-- Visitors: every followed device with a visitor visit is one person; the guessed
+-- visitor visits add their `people` (see 05_visits.sql), at the day's followed people
+-- per followed visit (a few come back). The range, visitors_low to visitors_high,
+-- holds the 95 % spread of that guessed part (their visits' scans vary as the
+-- followed visits' scans do: se^2 = guessed * cv^2 * (1 + guessed / followed)) and
+-- the plain count of device keys, the estimate without weighing; it never goes
+-- below the followed people. The dwell figures are those of the followed visits
+-- where reference_visits() of them describe the day (a guessed device may be two
+-- visits run together), otherwise of every visitor visit.
 with
-people as (
+devices as (
     select
         store,
         date,
         device_key,
         bool_or(class = 'visitor') as visited,
         bool_or(class = 'passerby') as passed,
-        bool_or(estimated) as estimated
+        bool_or(estimated) as estimated,
+        bool_and(followed) as followed
     from visits
     group by store, date, device_key
 ),
 
-people_counts as (
+device_counts as (
     select
         store,
         date,
-        count(*) filter (where visited) as visitors,
+        count(*) filter (where visited) as keys,
+        count(*) filter (where visited and followed) as followed_visitors,
         count(*) filter (where passed and not visited) as passersby,
         bool_or(estimated and (visited or passed)) as estimated
-    from people
+    from devices
     group by store, date
 ),
 
-visit_stats as (
+visit_counts as (
     select
         store,
         date,
-        count(*) as visits,
+        count(*) filter (where followed) as followed_visits,
+        sum(people) filter (where not followed) as guessed_visits,
+        coalesce(count(*) filter (where followed) >= reference_visits(), false) as described,
+        coalesce(stddev_pop(scans) filter (where followed) / nullif(avg(scans) filter (where followed), 0), 0) as scans_cv,
+        quantile_cont(dwell_s, 0.5) filter (where followed) as followed_p50_s,
+        quantile_cont(dwell_s, 0.9) filter (where followed) as followed_p90_s,
         quantile_cont(dwell_s, 0.5) as dwell_p50_s,
         quantile_cont(dwell_s, 0.9) as dwell_p90_s
     from visits
@@ -42,19 +58,49 @@ visit_stats as (
     group by store, date
 ),
 
-counted as (
+estimate as (
     select
         d.store,
         d.date,
-        coalesce(p.visitors, 0) as visitors,
-        coalesce(v.visits, 0) as visits,
-        coalesce(p.passersby, 0) as passersby,
-        v.dwell_p50_s,
-        v.dwell_p90_s,
-        coalesce(p.estimated, false) as estimated
+        coalesce(k.keys, 0) as keys,
+        coalesce(k.followed_visitors, 0) as followed_visitors,
+        case
+            when v.described then coalesce(v.guessed_visits, 0) * k.followed_visitors / v.followed_visits
+            else coalesce(k.keys, 0) - coalesce(k.followed_visitors, 0)
+        end as guessed_visitors,
+        coalesce(v.followed_visits, 0) + coalesce(v.guessed_visits, 0) as visits,
+        coalesce(k.passersby, 0) as passersby,
+        coalesce(v.scans_cv, 0) as scans_cv,
+        case when v.described then v.followed_p50_s else v.dwell_p50_s end as dwell_p50_s,
+        case when v.described then v.followed_p90_s else v.dwell_p90_s end as dwell_p90_s,
+        coalesce(k.estimated, false) as estimated
     from store_days as d
-    left join people_counts as p on p.store = d.store and p.date = d.date
-    left join visit_stats as v on v.store = d.store and v.date = d.date
+    left join device_counts as k on k.store = d.store and k.date = d.date
+    left join visit_counts as v on v.store = d.store and v.date = d.date
+),
+
+ranged as (
+    select
+        *,
+        followed_visitors + guessed_visitors as visitors_exact,
+        z95() * sqrt(guessed_visitors * scans_cv * scans_cv * (1 + guessed_visitors / greatest(followed_visitors, 1)))
+            as margin
+    from estimate
+),
+
+counted as (
+    select
+        store,
+        date,
+        cast(round(visitors_exact) as bigint) as visitors,
+        cast(round(greatest(followed_visitors, least(visitors_exact - margin, keys))) as bigint) as visitors_low,
+        cast(round(greatest(visitors_exact + margin, keys)) as bigint) as visitors_high,
+        cast(round(visits) as bigint) as visits,
+        passersby,
+        dwell_p50_s,
+        dwell_p90_s,
+        estimated
+    from ranged
 ),
 
 final as (
@@ -62,16 +108,15 @@ final as (
         store,
         date,
         suppress(visitors, $k) as visitors,
-        -- issue 12 replaces these with the estimator's range
-        suppress(visitors, $k) as visitors_low,
-        suppress(visitors, $k) as visitors_high,
         suppress(visits, $k) as visits,
         suppress(passersby, $k) as passersby,
         case when not (is_suppressed(visitors, $k) or is_suppressed(passersby, $k)) then visitors / nullif(visitors + passersby, 0) end as capture_rate,
         case when not is_suppressed(visits, $k) then dwell_p50_s end as dwell_p50_s,
         case when not is_suppressed(visits, $k) then dwell_p90_s end as dwell_p90_s,
         is_suppressed(visitors, $k) or is_suppressed(visits, $k) or is_suppressed(passersby, $k) as suppressed,
-        estimated
+        estimated,
+        case when not is_suppressed(visitors, $k) then suppress(visitors_low, $k) end as visitors_low,
+        case when not is_suppressed(visitors, $k) then suppress(visitors_high, $k) end as visitors_high
     from counted
 )
 

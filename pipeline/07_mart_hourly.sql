@@ -3,7 +3,9 @@
 -- in the hour), visitors (people with a visitor visit overlapping the hour),
 -- passers-by (people only seen passing that day, whose pass started in the hour) and
 -- capture rate = arrivals / (arrivals + passers-by). Counts below $k are suppressed.
--- `estimated` says the counts stand for people estimated from device keys (as daily).
+-- A guessed visitor visit arrives as its `people` (05_visits.sql), a followed one as
+-- one; presence counts device keys (see 09_mart_occupancy.sql). `estimated` says the
+-- counts stand for people estimated from device keys (as daily).
 with
 hours as (
     select
@@ -41,7 +43,9 @@ hourly_counts as (
         count(distinct t.device_key) filter (
             where t.class = 'visitor' and t.first_us < h.end_us and t.last_us >= h.start_us
         ) as visitors,
-        count(*) filter (where t.class = 'visitor' and t.first_us >= h.start_us and t.first_us < h.end_us) as arrivals,
+        coalesce(sum(t.people) filter (
+            where t.class = 'visitor' and t.first_us >= h.start_us and t.first_us < h.end_us
+        ), 0) as arrivals_weighed,
         count(distinct t.device_key) filter (
             where t.class = 'passerby' and not t.visitor_that_day and t.first_us >= h.start_us and t.first_us < h.end_us
         ) as passersby,
@@ -52,6 +56,18 @@ hourly_counts as (
     from hours as h
     left join timed_visits as t on t.store = h.store and t.date = h.date
     group by h.store, h.date, h.hour
+),
+
+rounded as (
+    select
+        store,
+        date,
+        hour,
+        cast(round(arrivals_weighed) as bigint) as arrivals,
+        visitors,
+        passersby,
+        estimated
+    from hourly_counts
 ),
 
 final as (
@@ -65,7 +81,7 @@ final as (
         case when not (is_suppressed(arrivals, $k) or is_suppressed(passersby, $k)) then arrivals / nullif(arrivals + passersby, 0) end as capture_rate,
         is_suppressed(arrivals, $k) or is_suppressed(visitors, $k) or is_suppressed(passersby, $k) as suppressed,
         estimated
-    from hourly_counts
+    from rounded
 )
 
 select * from final order by store, date, hour

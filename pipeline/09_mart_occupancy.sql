@@ -5,7 +5,10 @@
 -- a visit touches would add a person to both bins of each arrival and departure
 -- (a visit of 5 minutes or more always covers one). Visits are those of the day
 -- (started on it), so the first bins after midnight miss anyone who came the evening
--- before. Counts below $k are suppressed.
+-- before. Each visit counts one, a guessed one too: weighing a guessed visit's
+-- presence by its scan rate (a chain scanning faster than one phone may be two)
+-- made the lab days' occupancy worse (devices other than phones scan faster), see
+-- docs/accuracy.md. Counts below $k are suppressed.
 with
 visitor_visits as (
     select

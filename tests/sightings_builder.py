@@ -36,6 +36,7 @@ class S:
     sensor: str = "s1"
     seq: int | None = None
     randomized: bool = False
+    layout: int = 1  # the element layout's keyed hash
 
 
 def seen(device: int, start: datetime, end: datetime, every: timedelta = 2 * MINUTE, **kwargs) -> list[S]:
@@ -85,7 +86,7 @@ def write(data: Path, sightings: list[S], store: str = "shop", name: str = "part
                     "freq_mhz": 2437,
                     "seq": s.seq if s.seq is not None else i % 4096,
                     "directed": False,
-                    "ie_hash": 1,
+                    "ie_hash": s.layout,
                     "epoch": day,
                 }
                 for i, s in enumerate(rows)

@@ -89,13 +89,14 @@ def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
 
 def demo_headline(data: Path) -> dict[str, str]:
     """The demo day's figures, read from the daily mart (one store, one day)."""
-    ((visitors, visits, passersby, rate, p50),) = duckdb.sql(
-        "select visitors, visits, passersby, visitors / (visitors + passersby), dwell_p50_s "
-        f"from read_parquet('{data}/marts/daily/**/*.parquet', hive_partitioning = true)"
+    ((visitors, low, high, visits, passersby, rate, p50),) = duckdb.sql(
+        "select visitors, visitors_low, visitors_high, visits, passersby, visitors / (visitors + passersby), "
+        f"dwell_p50_s from read_parquet('{data}/marts/daily/**/*.parquet', hive_partitioning = true)"
     ).fetchall()
     minutes = round(p50 / 60)
+    ranged = f" ({low:,}\u2013{high:,})" if (low, high) != (visitors, visitors) else ""  # the estimate's range
     return {
-        "Visitors": f"{visitors:,}",
+        "Visitors": f"{visitors:,}{ranged}",
         "Visits": f"{visits:,}",
         "Passers-by": f"{passersby:,}",
         "Capture rate": f"{rate * 100:.0f}%",

@@ -53,8 +53,11 @@ def test_passers_by_by_signal_per_sensor_and_by_dwell(tmp_path: Path) -> None:
         + seen(2, t, t + 20 * MINUTE, rssi=-70)  # exactly the threshold: inside
         + seen(3, t, t + 20 * MINUTE, rssi=-65, sensor="s2")  # s2's threshold is -60: outside
         + seen(4, t, t + 20 * MINUTE, rssi=-65, sensor="s1")  # the same signal at s1: inside
-        + seen(5, t, t + 5 * MINUTE - timedelta(seconds=1), every=MINUTE)  # 4:59 < 5 min: passing
-        + seen(6, t, t + 5 * MINUTE, every=MINUTE)  # exactly 5 min: a visit
+        # the minimum visit counts the span and one silence of the device between its scans
+        # (heard only when it scans, it was there about half a silence either side)
+        + seen(5, t, t + 4 * MINUTE - timedelta(seconds=1), every=MINUTE)  # 3:59 + 59.75 s < 5 min: passing
+        + seen(6, t, t + timedelta(seconds=225), every=timedelta(seconds=75))  # 3:45 + 1:15 = 5 min: a visit
+        + [S(t, 8)]  # one scan: no silence to add, no span: passing
         + [S(t, 7, rssi=-80, sensor="s1"), S(t + 10 * MINUTE, 7, rssi=-55, sensor="s2")]  # inside at s2
     )
     result = run_pipeline(tmp_path, sightings)
@@ -67,6 +70,7 @@ def test_passers_by_by_signal_per_sensor_and_by_dwell(tmp_path: Path) -> None:
         5: "passerby",
         6: "visitor",
         7: "visitor",
+        8: "passerby",
     }
     assert visits_of(result, 7)[0]["peak_rssi"] == -55
 
