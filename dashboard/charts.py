@@ -65,6 +65,12 @@ def count_bars(
     if x_type == "O" and x in ("day", "date"):
         x_encoding = alt.X(f"{x}:{x_type}", title=x_title, sort=sort or "ascending", axis=alt.Axis(labelAngle=-45))
     axis = alt.Axis(format=y_format) if y_format else alt.Undefined
+    scale = alt.Scale(domain=[0, top], nice=True)  # from 0, and up to k even when every cell is hidden
+
+    def y(field: str) -> alt.Y:
+        """Every layer on the one axis: its title, format and scale (not "height, zero, band")."""
+        return alt.Y(f"{field}:Q", title=y_title, axis=axis, scale=scale)
+
     color = alt.Color("state:N", scale=_state_scale(), legend=legend)
     tooltip = [
         alt.Tooltip(f"{x}:{x_type}", title=x_title),
@@ -75,32 +81,32 @@ def count_bars(
     valued = (
         base.transform_filter("isValid(datum.height)")
         .mark_bar()
-        .encode(x=x_encoding, y=alt.Y("height:Q", title=y_title, axis=axis), color=color, tooltip=tooltip)
+        .encode(x=x_encoding, y=y("height"), color=color, tooltip=tooltip)
     )
     whiskers = (
         base.transform_filter("isValid(datum.high)")
         .mark_rule(color=DARK_GREY, strokeWidth=2)
-        .encode(x=x_encoding, y="height:Q", y2="high:Q", tooltip=tooltip)
+        .encode(x=x_encoding, y=y("height"), y2="high:Q", tooltip=tooltip)
     )
     no_data = (
         base.transform_filter(alt.datum.state == figures.NO_DATA)
         .mark_bar(opacity=0.5)
-        .encode(x=x_encoding, y="zero:Q", y2="band:Q", color=color, tooltip=tooltip)
+        .encode(x=x_encoding, y=y("zero"), y2="band:Q", color=color, tooltip=tooltip)
     )
     hidden_marks = (
         base.transform_filter(alt.datum.state == figures.HIDDEN)
         .mark_tick(thickness=4, color=GREY)
-        .encode(x=x_encoding, y="zero:Q", color=color, tooltip=tooltip)
+        .encode(x=x_encoding, y=y("zero"), color=color, tooltip=tooltip)
     )
     hidden_labels = (
         base.transform_filter(alt.datum.state == figures.HIDDEN)
         .mark_text(baseline="bottom", dy=-5, color=DARK_GREY, fontSize=10)
-        .encode(x=x_encoding, y="zero:Q", text="shown:N", tooltip=tooltip)
+        .encode(x=x_encoding, y=y("zero"), text="shown:N", tooltip=tooltip)
     )
     no_data_labels = (
         base.transform_filter(alt.datum.state == figures.NO_DATA)
         .mark_text(angle=270, color=DARK_GREY, fontSize=10)
-        .encode(x=x_encoding, y="middle:Q", text=alt.value(display.NO_DATA), tooltip=tooltip)
+        .encode(x=x_encoding, y=y("middle"), text=alt.value(display.NO_DATA), tooltip=tooltip)
     )
     return alt.layer(no_data, valued, whiskers, hidden_marks, hidden_labels, no_data_labels).properties(height=HEIGHT)
 

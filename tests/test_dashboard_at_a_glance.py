@@ -32,6 +32,8 @@ from test_dashboard_app import (
     use_scenario,
 )
 
+from footfall.dashboard import charts, figures
+
 import mart_builder as mb
 
 
@@ -202,3 +204,26 @@ def test_each_page_offers_a_csv_of_what_it_shows(scenario: int, page: str, monke
         missing = frame.set_index("date").loc[f"{D - timedelta(days=3):%a %-d %b %Y}"]
         assert missing["note"] == "no data from north", "a day one store has no data is flagged in the CSV too"
     assert not any(v in ("nan", "None") for v in frame.astype(str).values.ravel()), "as shown, never raw"
+
+
+def y_encodings(chart) -> list[dict]:
+    """The y encoding of every layer of a chart (the axis the manager reads)."""
+    return [layer["encoding"]["y"] for layer in chart.to_dict()["layer"] if "y" in layer.get("encoding", {})]
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "top"),
+    [([0, 3, 2], 5), ([0, 12, 40], 40)],  # every hour below k = 5; some hours published
+    ids=["all hidden", "some shown"],
+)
+def test_every_bar_layer_reads_one_axis_from_0(arrivals: list[int], top: int) -> None:
+    """The hidden marks and the no-data band sat on axes of their own fields: the y axis
+    read "arrivals, zero, band" and, every hour hidden, had no height at all (0 to 0).
+    Now every layer shares the title and a scale from 0 to the top (at least k)."""
+    k = 5
+    hours = pd.DataFrame({"hour": [9, 10, 11, 12], "arrivals": [mb.shown(a, k) for a in arrivals] + [None]})
+    bars = figures.bar_frame(hours, "hour", "arrivals", k, no_data=pd.Series([False, False, False, True]))
+    ys = y_encodings(charts.count_bars(bars, "hour", "hour (local)", "arrivals", k))
+    assert len(ys) == 6
+    assert {y["title"] for y in ys} == {"arrivals"}
+    assert all(y["scale"]["domain"] == [0, top] for y in ys), ys
