@@ -237,6 +237,38 @@ def test_sensor_health_from_heartbeats(tmp_path: Path) -> None:
     assert health == {("s1", minute): (110, 4), ("s2", minute): (7, 0), ("s1", minute + MINUTE): (50, 2)}
 
 
+def test_sensor_health_says_which_sensors_reported_their_quiet_minutes(tmp_path: Path) -> None:
+    """Issue 13: a capture file holds only the minutes with frames, so a minute without a
+    row inside its span is quiet; a running collector (stream, live) writes its quiet
+    minutes as zeros, so there a minute without a row is an outage. `continuous` tells
+    the dashboard which, per sensor and day, from the heartbeats themselves."""
+    (tmp_path / "footfall.toml").write_text(config())
+    folder = tmp_path / "data" / "heartbeats" / "store=shop" / f"date={DAY}"
+    folder.mkdir(parents=True)
+    minute = local(10).astimezone(UTC)
+    minutes = [minute, minute + MINUTE, minute + 5 * MINUTE, minute, minute + 5 * MINUTE]
+    pq.write_table(
+        pa.table(
+            {
+                "minute": minutes,
+                "sensor": ["stream", "stream", "stream", "file", "file"],
+                "frames": [40, 0, 40, 40, 40],  # the stream heard nothing at 10:01 and said so
+                "probes": [9, 0, 9, 9, 9],
+            }
+        ),
+        folder / "part-a-0.parquet",
+    )
+    result = run_pipeline(tmp_path, seen(1, local(10), local(10, 30)))
+    continuous = {(r["sensor"], r["minute"]): r["continuous"] for r in result["marts/sensor_health"]}
+    assert continuous == {
+        ("stream", minute): True,
+        ("stream", minute + MINUTE): True,
+        ("stream", minute + 5 * MINUTE): True,
+        ("file", minute): False,
+        ("file", minute + 5 * MINUTE): False,
+    }
+
+
 def test_run_command_end_to_end(workspace: Path) -> None:
     (workspace / "footfall.toml").write_text(config())
     write(workspace / "data", seen(1, local(10), local(10, 30)) + seen(2, local(11), local(11, 2), rssi=-80))
