@@ -28,7 +28,7 @@ def render(report: RunReport, settings: Settings, console: Console) -> None:
         table.add_row(
             row["store"],
             row["date"].isoformat(),
-            _count(row["visitors"], k),
+            _visitors(row, k),
             _count(row["passersby"], k),
             "-" if row["capture_rate"] is None else f"{row['capture_rate']:.0%}",
             "-" if row["dwell_p50_s"] is None else _duration(row["dwell_p50_s"]),
@@ -55,6 +55,14 @@ def nothing_to_do(settings: Settings, store: str | None, first: date | None, las
 
 def _count(value: int | None, k: int) -> str:
     return f"< {k}" if value is None else f"{value:,}"
+
+
+def _visitors(row: dict, k: int) -> str:
+    """Visitors and, where it is not the count itself, their plausible range."""
+    low, high = row.get("visitors_low"), row.get("visitors_high")
+    if row["visitors"] is None or low is None or high is None or low == high:
+        return _count(row["visitors"], k)
+    return f"{row['visitors']:,} ({low:,}-{high:,})"
 
 
 def _duration(seconds: float) -> str:

@@ -11,9 +11,10 @@ phone that explains it best, or to a new phone, all scans of the epoch at once.
 The output maps every pseudonym of a store-epoch to a `device_key` (the first
 pseudonym of its phone) and says whether that phone was `followed` (its identity
 rests on a fixed address or on sequence numbers that run on) or guessed from
-layout, timing and level, and gives its `family` (its layout, or the layout its own
-is a second layout of). How many people a guessed phone's visits stand for is
-weighed later, from its scans (05_visits.sql). Only pseudonymous sightings of one store-epoch are used: nothing here
+layout, timing and level. How many people a guessed phone's visits stand for is
+weighed later, from its scans (05_visits.sql). Only pseudonyms that differ from the
+default (a device of its own, followed) are listed: every other pseudonym is its own
+device key, followed. Only pseudonymous sightings of one store-epoch are used: nothing here
 can link across epochs or stores, or to an address.
 
 The step follows the runner's protocol for Python steps: `SOURCE_SQL` (a query over
@@ -28,6 +29,7 @@ import itertools
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from footfall.pipeline.tracking import Pseudonyms, StoreRules, resolve
 
@@ -38,7 +40,6 @@ SCHEMA = pa.schema(
         ("device", pa.int64()),
         ("device_key", pa.int64()),
         ("followed", pa.bool_()),
-        ("family", pa.int64()),
     ]
 )
 
@@ -111,7 +112,6 @@ def apply_group(rows: pa.Table) -> pa.Table:
             "device": pa.array(device, pa.int64()),
             "device_key": pa.array(device[first_of_phone[resolved.phone]], pa.int64()),
             "followed": pa.array(resolved.followed, pa.bool_()),
-            "family": pa.array(resolved.family, pa.int64()),
         },
         schema=SCHEMA,
     )
@@ -149,8 +149,12 @@ def links(rows: pa.Table) -> pa.Table:
 
 
 def run(con) -> None:
-    """The step: reads the sightings, creates `link_pseudonyms` (every pseudonym)."""
+    """The step: reads the sightings, creates `link_pseudonyms` (the pseudonyms linked
+    to another, or guessed)."""
     result = links(con.sql(SOURCE_SQL).to_arrow_table())
+    result = result.filter(
+        pc.or_(pc.not_equal(result.column("device_key"), result.column("device")), pc.invert(result.column("followed")))
+    )
     con.register("link_pseudonyms_result", result)
     con.execute("create temp table link_pseudonyms as select * from link_pseudonyms_result")
     con.unregister("link_pseudonyms_result")

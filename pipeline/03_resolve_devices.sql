@@ -13,8 +13,7 @@ final as (
         s.rssi,
         s.margin,
         s.randomized or coalesce(l.device_key <> s.device, false) as estimated,
-        coalesce(l.followed, true) as followed,
-        l.family
+        coalesce(l.followed, true) as followed
     from stage as s
     left join link_pseudonyms as l on l.store = s.store and l.epoch = s.epoch and l.device = s.device
 )

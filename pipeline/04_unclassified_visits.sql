@@ -20,10 +20,8 @@ buckets as (
         max(r.rssi) as peak_rssi,
         max(r.margin) as peak_margin,
         count(distinct case when r.margin >= 0 or r.margin is null then bin_of(r.ts_us, scan_us()) end) as scans,
-        count(distinct bin_of(r.ts_us, scan_us())) as heard_scans,
         bool_or(r.estimated) as estimated,
         bool_and(r.followed) as followed,
-        min(r.family) as family,
         min(st.gap_us) as gap_us
     from resolve_devices as r
     join store_settings as st on st.store = r.store
@@ -57,10 +55,8 @@ visits as (
         max(peak_rssi) as peak_rssi,
         max(peak_margin) as peak_margin,
         cast(sum(scans) as bigint) as scans,
-        sum(heard_scans) as heard_scans,
         bool_or(estimated) as estimated,
-        bool_and(followed) as followed,
-        min(family) as family
+        bool_and(followed) as followed
     from numbered_visits
     group by store, device_key, visit_no
 ),
@@ -79,10 +75,8 @@ final as (
         v.peak_rssi,
         v.peak_margin,
         v.scans,
-        v.heard_scans,
         v.estimated,
-        v.followed,
-        v.family
+        v.followed
     from visits as v
     join local_quarters as q on q.store = v.store and q.quarter = bin_of(v.first_us, quarter_us())
 )

@@ -6,9 +6,9 @@
 --              every customer metric;
 --   passerby   otherwise, when the visit's peak signal stayed below the threshold of
 --              every sensor that heard it, or it lasted less than the minimum visit
---              (its span and one of its device's silences between scans in that visit:
---              a phone is heard only when it scans, so it was there about half a
---              silence before its first scan and half a silence after its last);
+--              (its span and, for a followed device, one of its silences between scans
+--              in that visit: a phone is heard only when it scans, so it was there
+--              about half a silence before its first scan and half after its last);
 --   visitor    otherwise.
 -- A visit whose frames carried no signal level counts as inside.
 --
@@ -39,8 +39,10 @@ with_closed_time as (
     select
         *,
         -- a phone is heard only when it scans: it was there about one of its silences
-        -- before its first scan and after its last (half a silence each side)
-        case when heard_scans >= 2 then (last_us - first_us) / (heard_scans - 1) else 0 end as unheard_us,
+        -- (between scans heard at or above a threshold) before its first scan and
+        -- after its last (half a silence each side); only a followed device's
+        -- silences are its own (a guessed chain's may be two phones')
+        case when followed and scans >= 2 then (last_us - first_us) / (scans - 1) else 0 end as unheard_us,
         case
             when open_start_us is null then 0
             else greatest(0, least(last_us, open_start_us) - first_us)

@@ -9,10 +9,12 @@
 -- Visitors: every followed device with a visitor visit is one person; the guessed
 -- visitor visits add their `people` (see 05_visits.sql), at the day's followed people
 -- per followed visit (a few come back). The range, visitors_low to visitors_high,
--- holds the 95 % spread of that guessed part (their visits' scans vary as the
--- followed visits' scans do: se^2 = guessed * cv^2 * (1 + guessed / followed)) and
--- the plain count of device keys, the estimate without weighing; it never goes
--- below the followed people. The dwell figures are those of the followed visits
+-- holds the 95 % spread of that guessed part and the plain count of device keys
+-- (the estimate without weighing); it never goes below the followed people. The
+-- spread: the guessed visits' scans vary as the followed visits' scans do (cv), and
+-- what a visit's scans are divided by is known only as well as the followed visits
+-- pin it down (the relative variances of the rotating ones' scan rate and of every
+-- followed visit's stay, each over its count): se^2 = g cv^2 + g^2 (v_rate + v_stay). The dwell figures are those of the followed visits
 -- where reference_visits() of them describe the day (a guessed device may be two
 -- visits run together), otherwise of every visitor visit.
 with
@@ -49,6 +51,16 @@ visit_counts as (
         sum(people) filter (where not followed) as guessed_visits,
         coalesce(count(*) filter (where followed) >= reference_visits(), false) as described,
         coalesce(stddev_pop(scans) filter (where followed) / nullif(avg(scans) filter (where followed), 0), 0) as scans_cv,
+        -- how well the day's followed visits pin down a visit's scans (the rate of those
+        -- that rotate, times the mean stay of all): the relative variance of that product
+        coalesce(
+            var_pop(scans / greatest(dwell_s, 60.0)) filter (where followed and estimated)
+                / nullif(power(avg(scans / greatest(dwell_s, 60.0)) filter (where followed and estimated), 2), 0)
+                / nullif(count(*) filter (where followed and estimated), 0)
+            + var_pop(dwell_s) filter (where followed) / nullif(power(avg(dwell_s) filter (where followed), 2), 0)
+                / nullif(count(*) filter (where followed), 0),
+            0
+        ) as reference_variance,
         quantile_cont(dwell_s, 0.5) filter (where followed) as followed_p50_s,
         quantile_cont(dwell_s, 0.9) filter (where followed) as followed_p90_s,
         quantile_cont(dwell_s, 0.5) as dwell_p50_s,
@@ -71,6 +83,7 @@ estimate as (
         coalesce(v.followed_visits, 0) + coalesce(v.guessed_visits, 0) as visits,
         coalesce(k.passersby, 0) as passersby,
         coalesce(v.scans_cv, 0) as scans_cv,
+        coalesce(v.reference_variance, 0) as reference_variance,
         case when v.described then v.followed_p50_s else v.dwell_p50_s end as dwell_p50_s,
         case when v.described then v.followed_p90_s else v.dwell_p90_s end as dwell_p90_s,
         coalesce(k.estimated, false) as estimated
@@ -83,7 +96,7 @@ ranged as (
     select
         *,
         followed_visitors + guessed_visitors as visitors_exact,
-        z95() * sqrt(guessed_visitors * scans_cv * scans_cv * (1 + guessed_visitors / greatest(followed_visitors, 1)))
+        z95() * sqrt(guessed_visitors * scans_cv * scans_cv + guessed_visitors * guessed_visitors * reference_variance)
             as margin
     from estimate
 ),

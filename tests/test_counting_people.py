@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from sightings_builder import S, local, run_pipeline
 
 SECOND = timedelta(seconds=1)
@@ -86,3 +87,14 @@ def test_the_range_is_suppressed_with_visitors(tmp_path: Path, k: int) -> None:
         assert daily["visitors"] is None and daily["visitors_low"] is None and daily["visitors_high"] is None
     else:
         assert daily["visitors_low"] <= daily["visitors"] <= daily["visitors_high"]
+
+
+def test_footfall_run_prints_visitors_with_their_range(tmp_path: Path) -> None:
+    from footfall_command import run_footfall
+    from sightings_builder import config, write
+
+    (tmp_path / "footfall.toml").write_text(config(k=1))
+    write(tmp_path / "data", day(12))
+    done = run_footfall("run", "--config", tmp_path / "footfall.toml", "--data", tmp_path / "data", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "14 (13-14)" in done.stdout

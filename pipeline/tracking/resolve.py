@@ -23,12 +23,10 @@ class StoreRules:
 class Resolved:
     """Per pseudonym: its phone (an index within the store-epoch) and whether that
     phone was followed (a fixed address, or sequence numbers that run on) rather than
-    guessed from layout, timing and level. `unheard_us` is how much of a visit the
-    `family` is the pseudonym's layout, or the layout its own is a second layout of."""
+    guessed from layout, timing and level."""
 
     phone: np.ndarray
     followed: np.ndarray
-    family: np.ndarray  # per pseudonym: its layout, or the layout its own is a second layout of
 
 
 def resolve(p: Pseudonyms, rules: StoreRules) -> Resolved:
@@ -37,7 +35,7 @@ def resolve(p: Pseudonyms, rules: StoreRules) -> Resolved:
     followed = np.ones(n, bool)
     linkable = scans.rotating(p)
     if not linkable.any():
-        return Resolved(phone, followed, p.layout.copy())
+        return Resolved(phone, followed)
     idx = np.flatnonzero(linkable)
     continuity = evidence.layout_continuity(
         p.first_us[idx], p.last_us[idx], p.seq_first[idx], p.seq_last[idx], p.layout[idx]
@@ -55,7 +53,7 @@ def resolve(p: Pseudonyms, rules: StoreRules) -> Resolved:
     phone[members] = n + track[scan_of[members]]
     followed[members] = followed_track[track[scan_of[members]]]
     _, phone = np.unique(phone, return_inverse=True)
-    return Resolved(phone.astype(np.int64), followed, family)
+    return Resolved(phone.astype(np.int64), followed)
 
 
 class _Tracker:
