@@ -71,7 +71,7 @@ visits as (
         visit_no,
         min(first_us) as first_us,
         max(last_us) as last_us,
-        sum(sightings) as sightings,
+        cast(sum(sightings) as bigint) as sightings,  -- a count: an integer (a sum is 128-bit in DuckDB)
         max(peak_rssi) as peak_rssi,
         max(peak_margin) as peak_margin,
         cast(sum(scans) as bigint) as scans,
