@@ -16,7 +16,8 @@ $(STAMP): $(SOURCES)
 venv: $(STAMP)
 
 # tshark is the tests' independent reference dissector and the bench's yardstick;
-# chromium is the real browser the dashboard test drives (through Playwright, never a download).
+# chromium is the real browser the dashboard test drives (through Playwright, never a download);
+# a headless Java 17 runs pyspark, with which the tests run the documentation's Spark example.
 system-deps:
 	@if command -v tshark >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
@@ -31,19 +32,27 @@ system-deps:
 	echo "installing chromium (apt-get) ..."; \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
 	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+	@if command -v java >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "java is missing and this user cannot install it: apt-get install openjdk-17-jre-headless" >&2; exit 1; fi; \
+	echo "installing a headless Java 17 (apt-get) ..."; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null || \
+	{ $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; }
 
-# Collects the two sensors of a real lab day (sample_captures/) into demo/, runs the
+# Collects the two sensors of a real lab day (sample_captures/) into demo/, with the lab's
+# configuration (sample_captures/brno.toml: Prague's clock, its -60 dBm walls, its PCs), runs the
 # pipeline (the collect summaries, then visitors, passers-by, capture rate and dwell) and
 # the privacy audit of everything written, against the captures' own addresses.
 demo: $(STAMP)
 	rm -rf demo && mkdir demo
+	cp sample_captures/brno.toml demo/footfall.toml
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_1_2024-03-15.pcap.gz --store demo --sensor position_1
 	cd demo && ../$(BIN)/footfall collect ../sample_captures/brno_position_2_2024-03-15.pcap.gz --store demo --sensor position_2
 	cd demo && ../$(BIN)/footfall run
 	cd demo && ../$(BIN)/footfall privacy audit --against ../sample_captures/brno_position_1_2024-03-15.pcap.gz --against ../sample_captures/brno_position_2_2024-03-15.pcap.gz
 	@echo
 	@echo "Outputs are under demo/data/ (salts in demo/secrets/). For example:"
-	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('demo/data/marts/hourly/**/*.parquet', hive_partitioning=true) order by hour\\\"))\""
+	@echo "  cd demo && ../$(BIN)/footfall sql --query \"select hour, arrivals, visitors, capture_rate from hourly order by hour\""
 	@echo
 	@echo "To open the dashboard on the demo data (http://127.0.0.1:8501, Ctrl+C stops it):"
 	@echo "  cd demo && ../$(BIN)/footfall dashboard"

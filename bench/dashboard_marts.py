@@ -90,6 +90,8 @@ def _daily(rng, store, dates, arrivals, k) -> pa.Table:
             "dwell_p90_s": pa.array(p90, mask=hidden_visits),
             "suppressed": hidden,
             "estimated": np.ones(len(dates), bool),
+            "visitors_low": shown_visitors,
+            "visitors_high": shown_visitors,
             "store": [store] * len(dates),
             "date": dates,
         }
@@ -113,6 +115,7 @@ def _hourly(rng, store, dates, arrivals, k) -> pa.Table:
             "passersby": shown_passersby,
             "capture_rate": pa.array(rate, mask=hidden_arrivals | hidden_passersby),
             "suppressed": hidden,
+            "estimated": np.ones(flat.size, bool),
             "store": [store] * flat.size,
             "date": np.repeat(dates, 24),
         }
@@ -136,7 +139,7 @@ def _dwell(rng, store, dates, arrivals, k) -> pa.Table:
 
 def _occupancy(rng, store, dates, arrivals, k) -> pa.Table:
     per_bin = np.repeat(arrivals, 12, axis=1) / 12 * 2.2  # about 26 min average stay
-    present = rng.poisson(per_bin).ravel().astype(np.float64)
+    present = rng.poisson(per_bin).ravel().astype(np.int64)
     hidden = present < k if k > 1 else np.zeros(present.shape, bool)
     midnight = np.array([np.datetime64(d, "us") for d in dates])
     ts = (midnight[:, None] + np.arange(288) * np.timedelta64(5, "m")).ravel()
@@ -169,9 +172,10 @@ def _sensor_health(rng, store, dates, k) -> pa.Table:
         {
             "sensor": pa.array(np.array(SENSORS)[sensor_index]),
             "minute": pa.array(stamps[minute_index], pa.timestamp("us", tz="UTC")),
-            "frames": pa.array(frames.astype(np.float64), mask=hidden),
-            "probes": pa.array(probes.astype(np.float64), mask=hidden),
+            "frames": pa.array(frames.astype(np.int64), mask=hidden),
+            "probes": pa.array(probes.astype(np.int64), mask=hidden),
             "suppressed": hidden,
+            "continuous": np.ones(frames.size, bool),  # live sensors: a minute without a row is an outage
             "store": [store] * frames.size,
             "date": np.tile(dates, 1)[minute_index // 1440],
         }

@@ -37,12 +37,25 @@ class OptOutList:
         """Adds the devices; returns how many were new."""
         new = {self._hash(mac) for mac in macs} - self.entries
         if new:
-            self.entries = self.entries | new
-            private_dir(self.secrets_dir)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            body = "".join(f"{entry}\n" for entry in sorted(self.entries))
-            write_private_file(self.path, body.encode())
+            self._write(self.entries | new)
         return len(new)
+
+    def remove(self, macs: list[bytes]) -> int:
+        """Takes the devices off the list; returns how many were on it. The key stays:
+        without the list, it reveals nothing."""
+        if not self.entries:
+            return 0
+        gone = {self._hash(mac) for mac in macs} & self.entries
+        if gone:
+            self._write(self.entries - gone)
+        return len(gone)
+
+    def _write(self, entries: frozenset[str]) -> None:
+        self.entries = entries
+        private_dir(self.secrets_dir)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"{entry}\n" for entry in sorted(self.entries))
+        write_private_file(self.path, body.encode())
 
     def _hash(self, mac: bytes) -> str:
         if self._hasher is None:

@@ -18,6 +18,14 @@ import pandas as pd
 NO_DATA = "no data"
 DASH = "\u2013"  # en dash, for ranges: 120-124 printed properly
 TIMES = "\u00d7"
+DAY = "%a %-d %b"  # every day axis and day label: "Fri 15 Mar" (strftime and Vega-Lite read it alike)
+DAY_YEAR = "%a %-d %b %Y"  # in tables, where a range may span years
+
+
+def below_k(k: int) -> str:
+    """What a count hidden below k reads: "< k"; with k = 1 (the marts were published
+    with a larger k than the one configured now) no bound is known."""
+    return f"< {k}" if k > 1 else "suppressed"
 
 
 def is_missing(value: object) -> bool:
@@ -34,7 +42,7 @@ def count(value: object, hidden: int = 0, k: int = 5, rows: int | None = None) -
     if hidden == 0:
         return f"{known:,}"
     if k <= 1:  # published with a larger k than the one configured now: no bound is known
-        return "suppressed" if known == 0 else f"at least {known:,}"
+        return below_k(k) if known == 0 else f"at least {known:,}"
     most = known + hidden * (k - 1)
     if known == 0:
         return f"< {most + 1:,}"
@@ -47,23 +55,33 @@ def count_bounds(value: object, hidden: int, k: int) -> tuple[int, int]:
     return known, known + int(hidden or 0) * max(k - 1, 0)
 
 
-def share(numerator: object, denominator: object, k: int, hidden: int = 0) -> str:
-    """A rate in percent; when the counts it needs are suppressed, says so (with k)."""
-    if is_missing(denominator) or float(denominator) == 0:  # type: ignore[arg-type]
-        return f"too few (< {k})" if hidden else NO_DATA
-    return percent(float(numerator) / float(denominator))  # type: ignore[arg-type]
+def with_range(text: str, low: int, high: int) -> str:
+    """A count with the plausible range of its estimate: "312 (290-335)"."""
+    return f"{text} ({low:,}{DASH}{high:,})"
+
+
+def share_range(low: float, high: float) -> str:
+    """A share known to lie between two values: "12%", or "0-3%"."""
+    if round(low * 100) == round(high * 100):
+        return percent(low)
+    return f"{low * 100:.0f}{DASH}{high * 100:.0f}%"
+
+
+def too_few(k: int) -> str:
+    """A rate or a dwell that needs a hidden count."""
+    return f"too few ({below_k(k)})" if k > 1 else "too few (suppressed)"
 
 
 def percent(rate: object, k: int | None = None) -> str:
     if is_missing(rate):
-        return f"too few (< {k})" if k else NO_DATA
+        return too_few(k) if k else NO_DATA
     return f"{float(rate) * 100:.0f}%"  # type: ignore[arg-type]
 
 
 def duration(seconds: object, k: int | None = None) -> str:
     """41 min, 1 h 05 min; a dwell of suppressed visits reads "too few (< k)"."""
     if is_missing(seconds):
-        return f"too few (< {k})" if k else NO_DATA
+        return too_few(k) if k else NO_DATA
     total_minutes = round(float(seconds) / 60)  # type: ignore[arg-type]
     if total_minutes < 1:
         return f"{round(float(seconds))} s"  # type: ignore[arg-type]
@@ -81,13 +99,22 @@ def change(current: float | None, reference: float | None) -> str | None:
 
 
 def day_label(day: date, today: date | None = None) -> str:
-    """'Today', 'Yesterday', or 'Friday 15 March 2024'."""
+    """'Today', 'Yesterday', or 'Friday 15 March 2024' (a heading)."""
     if today is not None:
         if day == today:
             return f"Today ({day:%A %-d %B})"
         if (today - day).days == 1:
             return f"Yesterday ({day:%A %-d %B})"
     return f"{day:%A %-d %B %Y}"
+
+
+def day(value: date) -> str:
+    """A day on an axis or in a list: 'Fri 15 Mar'."""
+    return f"{value:{DAY}}"
+
+
+def day_in_table(value: date) -> str:
+    return f"{value:{DAY_YEAR}}"
 
 
 def hours_range(hour: int) -> str:

@@ -2,7 +2,7 @@
 
 The command replaces itself with `python -m streamlit run app.py` (so Ctrl+C and a
 service manager's signals reach the server directly) and hands the app the data
-folder and the configuration file through the environment. Streamlit's usage
+folder, the secrets folder and the configuration file through the environment. Streamlit's usage
 statistics are off, and so is its first-run e-mail prompt; a browser tab opens only
 where there is a display to open it on.
 """
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from footfall.config import CONFIG_ENV, Settings
-from footfall.dashboard.view import DATA_ENV
+from footfall.dashboard.view import DATA_ENV, SECRETS_ENV
 from footfall.errors import FootfallError
 
 APP = Path(__file__).with_name("app.py")
@@ -58,6 +58,7 @@ def environment(settings: Settings) -> dict[str, str]:
     """The app reads the very configuration and data folder given to the command."""
     env = dict(os.environ)
     env[DATA_ENV] = str(settings.data_dir)
+    env[SECRETS_ENV] = str(settings.secrets_dir)
     if settings.source is not None:
         env[CONFIG_ENV] = str(settings.source.resolve())
     else:
@@ -87,6 +88,13 @@ def serve(settings: Settings, host: str, port: int, open_browser: bool | None) -
     if open_browser is None:
         open_browser = has_display()
     print(f"footfall dashboard: http://{host}:{port} (data: {settings.data_dir}); Ctrl+C stops it", flush=True)
+    if not settings.data_dir.is_dir():  # the audit's and the run's words; the pages say how to get data
+        print(
+            f"footfall: note: no data folder at {settings.data_dir}: nothing to show (see --data); "
+            "the dashboard opens on how to get some",
+            file=sys.stderr,
+            flush=True,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"footfall: note: listening on {host}: anyone who can reach it sees the aggregates", flush=True)
     sys.stderr.flush()

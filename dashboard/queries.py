@@ -84,7 +84,9 @@ class Overview:
 @dataclass
 class Hourly:
     day_hours: pd.DataFrame  # per hour of the day: totals and sensor coverage
-    heat: pd.DataFrame  # per ISO weekday x hour over the range: mean arrivals
+    heat: pd.DataFrame  # per ISO weekday x hour over the range's complete days: mean arrivals
+    day_stores: list[str]  # the stores with hourly figures on the day
+    incomplete: pd.DataFrame  # date, stores_with_data: days of the range some store has none
 
 
 @dataclass
@@ -131,49 +133,42 @@ def _cache_table(mart: str) -> str:
     return f"create table {mart} ({columns})"
 
 
-# Counts are suppressed again with the k in force ($k), by the pipeline's own rule
-# (suppress() of pipeline/00_macros.sql, loaded into the connection): marts published
-# with a smaller k (or k = 1) must not show a count the configuration now hides; rates
-# and dwell that need a hidden count go too, and the row is flagged.
-def _resuppressed(mart: str, names: list[str] | None = None) -> str:
-    """The select list of a mart's columns (all, or these), suppressed with $k."""
-    dataset = outputs.MARTS[mart]
-    counts = [c.name for c in dataset.columns if c.suppressed]
-
-    def hidden(columns: Iterable[str]) -> str:
-        return " or ".join(f"is_suppressed({name}, $k)" for name in columns)
-
-    def expression(column: outputs.Column) -> str:
-        if column.suppressed:
-            return f"suppress({column.name}, $k) as {column.name}"
-        if column.hidden_with:
-            return f"case when {hidden(column.hidden_with)} then null else {column.name} end as {column.name}"
-        if column.name == outputs.SUPPRESSED:
-            return f"coalesce(suppressed or {hidden(counts)}, suppressed) as suppressed"
-        return column.name
-
-    return ", ".join(expression(c) for c in dataset.columns if names is None or c.name in names)
+def _resuppressed(mart: str, names: Iterable[str] | None = None) -> str:
+    """The select list of a mart's columns (all, or these), suppressed again with the k
+    in force ($k) by the pipeline's own rule (suppression.resuppressed)."""
+    return suppression.resuppressed(outputs.MARTS[mart], "$k", names)
 
 
 CACHE_TABLES = {
     **{mart: _cache_table(mart) for mart in ("daily", "hourly", "dwell")},
     "sensor_health": """create table sensor_hours (store varchar, date date, sensor varchar, hour integer,
-        minutes bigint, last_minute timestamptz)""",
+        minutes bigint, first_minute timestamptz, last_minute timestamptz, continuous boolean)""",
 }
 
-LOAD = {
-    **{
-        mart: f"insert into {mart} by name select store, date, {_resuppressed(mart)} from read_parquet($files, {_HIVE})"
-        for mart in ("daily", "hourly", "dwell")
-    },
+
+def load_sql(mart: str, present: Iterable[str] | None = None) -> str:
+    """The insert of a mart's files into its cache table. With `present` (the columns
+    files written by an older footfall have), only those are read, by name; the cache's
+    other columns stay null (a daily mart without visitors_low / visitors_high shows no
+    range) or take their old meaning (sensor minutes of capture files)."""
+    hive = _HIVE if present is None else f"{_HIVE}, union_by_name = true"
+    if mart != "sensor_health":
+        return (
+            f"insert into {mart} by name select store, date, {_resuppressed(mart, present)} "
+            f"from read_parquet($files, {hive})"
+        )
+    continuous = "h.continuous" if present is None or "continuous" in present else "false"
     # minutes heard per sensor and local hour (the hour repeated when clocks go back is one bin)
-    "sensor_health": f"""insert into sensor_hours by name
+    return f"""insert into sensor_hours by name
         select h.store, h.date, h.sensor, hour(timezone(z.zone, h.minute)) as hour,
-            count(*) as minutes, max(h.minute) as last_minute
-        from read_parquet($files, {_HIVE}) as h
+            count(*) as minutes, min(h.minute) as first_minute, max(h.minute) as last_minute,
+            coalesce(bool_or({continuous}), false) as continuous
+        from read_parquet($files, {hive}) as h
         join (select unnest($zone_stores) as store, unnest($zone_names) as zone) as z on z.store = h.store
-        group by all""",
-}
+        group by all"""
+
+
+LOAD = {mart: load_sql(mart) for mart in CACHE_TABLES}
 CACHE_TABLE_OF = {"daily": "daily", "hourly": "hourly", "dwell": "dwell", "sensor_health": "sensor_hours"}
 
 # Totals over stores: a suppressed count is unknown (below k), so each sum comes with
@@ -182,6 +177,9 @@ CACHE_TABLE_OF = {"daily": "daily", "hourly": "hourly", "dwell": "dwell", "senso
 _DAILY_TOTALS = """
     count(*) as rows,
     sum(visitors) as visitors, count(*) - count(visitors) as visitors_hidden,
+    sum(visitors_low) as visitors_low, sum(visitors_high) as visitors_high,
+    count(*) filter (where visitors is not null and (visitors_low is null or visitors_high is null))
+        as visitors_unranged,
     sum(visits) as visits, count(*) - count(visits) as visits_hidden,
     sum(passersby) as passersby, count(*) - count(passersby) as passersby_hidden,
     sum(visitors) filter (where visitors is not null and passersby is not null) as rate_visitors,
@@ -195,7 +193,7 @@ _DAILY_TOTALS = """
     coalesce(bool_or(estimated), false) as estimated"""
 
 DAYS = f"""
-select date, {_DAILY_TOTALS}
+select date, {_DAILY_TOTALS}, list_sort(list(distinct store)) as stores_with_data
 from daily
 where store in (select unnest($stores)) and date in (select unnest($dates))
 group by date order by date"""
@@ -210,8 +208,27 @@ select store, count(distinct date) as days, {_DAILY_TOTALS}
 from daily where {_SELECTED}
 group by store order by store"""
 
-DAY_HOURS = """
-with counts as (
+# The local hours a store's sensors covered on a day: for a continuous sensor (a stream,
+# a live capture) the hours it reported in; for a capture file every hour of its span, from
+# its first heard minute to its last (a quiet minute inside a capture is no outage).
+_COVERED_HOURS = """
+covered as (
+    select store, sensor, hour from sensor_hours
+    where continuous and store in (select unnest($stores)) and date = $day
+    union
+    select s.store, s.sensor, h.hour
+    from (
+        select store, sensor, min(hour) as first_hour, max(hour) as last_hour
+        from sensor_hours
+        where not continuous and store in (select unnest($stores)) and date = $day
+        group by store, sensor
+    ) as s
+    join (select unnest(range(24)) as hour) as h on h.hour between s.first_hour and s.last_hour
+)"""
+
+DAY_HOURS = f"""
+with {_COVERED_HOURS},
+counts as (
     select
         hour,
         count(*) as rows,
@@ -227,8 +244,7 @@ with counts as (
 ),
 heard as (
     select hour, count(distinct store) as stores_heard
-    from sensor_hours
-    where store in (select unnest($stores)) and date = $day
+    from covered
     group by hour
 ),
 sensed as (
@@ -242,11 +258,17 @@ left join heard as h on h.hour = c.hour
 cross join sensed as s
 order by c.hour"""
 
+# The busy hours: mean arrivals per weekday and local hour over the days on which every
+# selected store has figures (a day missing a store would read as a quiet one).
 HEAT = f"""
 with per_hour as (
-    select date, hour, sum(arrivals) as arrivals, count(*) - count(arrivals) as hidden
+    select date, hour, sum(arrivals) as arrivals, count(*) - count(arrivals) as hidden,
+        count(distinct store) as stores
     from hourly where {_SELECTED}
     group by date, hour
+),
+complete_days as (
+    select date from per_hour group by date having max(stores) = len($stores)
 )
 select
     isodow(date) as weekday,
@@ -255,32 +277,59 @@ select
     avg(arrivals) filter (where hidden = 0) as mean_arrivals,
     count(*) filter (where hidden > 0) as days_hidden
 from per_hour
+where date in (select date from complete_days)
 group by weekday, hour order by weekday, hour"""
+
+# The days of the range on which some selected store has no hourly figures.
+INCOMPLETE_HOURLY_DAYS = f"""
+select date, list_sort(list(distinct store)) as stores_with_data
+from hourly where {_SELECTED}
+group by date having count(distinct store) < len($stores)
+order by date"""
+
+STORES_ON_DAY = """
+select list_sort(list(distinct store)) as stores_with_data
+from {mart} where store in (select unnest($stores)) and date = $day"""
 
 BUCKET_TOTALS = f"""
 select bucket, sum(visits) as visits, count(*) - count(visits) as visits_hidden, count(*) as rows
 from dwell where {_SELECTED}
 group by bucket"""
 
+# Per sensor and day: the minutes it reported a heartbeat in, and the minutes it covered
+# (a continuous sensor: those it reported in; a capture file: its span, first to last minute).
+_SENSOR_DAYS = f"""
+sensor_days as (
+    select store, sensor, date, bool_or(continuous) as continuous, sum(minutes) as minutes,
+        min(first_minute) as first_heard, max(last_minute) as last_heard,
+        case when bool_or(continuous) then sum(minutes)
+            else date_diff('minute', min(first_minute), max(last_minute)) + 1 end as covered
+    from sensor_hours where {_SELECTED}
+    group by store, sensor, date
+)"""
+
 SENSOR_COVERAGE = f"""
-select store, sensor, count(distinct date) as days, sum(minutes) as minutes, max(last_minute) as last_heard
-from sensor_hours where {_SELECTED}
+with {_SENSOR_DAYS}
+select store, sensor, count(*) as days, sum(minutes) as minutes, sum(covered) as covered,
+    max(last_heard) as last_heard, bool_or(continuous) as continuous
+from sensor_days
 group by store, sensor order by store, sensor"""
 
 SENSOR_COVERAGE_DAYS = f"""
-select store, sensor, date, sum(minutes) as minutes
-from sensor_hours where {_SELECTED}
-group by store, sensor, date order by store, sensor, date"""
+with {_SENSOR_DAYS}
+select store, sensor, date, minutes, covered, first_heard, last_heard, continuous
+from sensor_days order by store, sensor, date"""
 
 STORE_SENSOR_MINUTES = f"""
-select store, sum(minutes) as sensor_minutes, count(distinct sensor) as sensors
-from sensor_hours where {_SELECTED}
+with {_SENSOR_DAYS}
+select store, sum(covered) as sensor_minutes, count(distinct sensor) as sensors
+from sensor_days
 group by store"""
 
-HOURS_HEARD = """
+HOURS_HEARD = f"""
+with {_COVERED_HOURS}
 select distinct store, hour
-from sensor_hours
-where store in (select unnest($stores)) and date = $day
+from covered
 order by store, hour"""
 
 OCCUPANCY = f"""
@@ -293,8 +342,10 @@ select sensor, minute, frames, probes, suppressed
 from read_parquet($files, {_HIVE})
 order by sensor, minute"""
 
-# Runs of minutes without a heartbeat row on the day, per store and sensor, including
-# the start and the end of the local day (bounds computed from the store's time zone).
+# Runs of minutes without a heartbeat row on the day, per store and sensor: inside the
+# sensor's span (an outage for a continuous sensor, a quiet minute for a capture file)
+# and outside it, from the start and to the end of the local day (bounds computed from
+# the store's time zone): nothing was captured there.
 SENSOR_GAPS = f"""
 with bounds as (
     select unnest($bound_stores) as store, unnest($day_starts) as day_start, unnest($day_ends) as day_end
@@ -320,11 +371,21 @@ outside as (
     union all
     select e.store, e.sensor, e.last_heard + interval 1 minute as gap_start, b.day_end as gap_end
     from edges as e join bounds as b on b.store = e.store where e.last_heard + interval 1 minute < b.day_end
+),
+kinds as (
+    select store, sensor, bool_or(continuous) as continuous
+    from sensor_hours where store in (select unnest($bound_stores)) and date = $day
+    group by store, sensor
+),
+gaps as (
+    select store, sensor, gap_start, gap_end, false as outside from inside
+    union all
+    select store, sensor, gap_start, gap_end, true as outside from outside
 )
-select store, sensor, gap_start, gap_end from inside
-union all
-select store, sensor, gap_start, gap_end from outside
-order by store, sensor, gap_start"""
+select g.store, g.sensor, g.gap_start, g.gap_end, g.outside, coalesce(k.continuous, false) as continuous
+from gaps as g
+left join kinds as k on k.store = g.store and k.sensor = g.sensor
+order by g.store, g.sensor, g.gap_start"""
 
 
 # --- access --------------------------------------------------------------------------------
@@ -400,7 +461,12 @@ class Marts:
         with self._lock:
             self._ensure("hourly", selection.stores, selection.dates())
             self._ensure("sensor_health", selection.stores, [selection.day])
-            return Hourly(day_hours=self._read(DAY_HOURS, _day(selection)), heat=self._read(HEAT, _range(selection)))
+            return Hourly(
+                day_hours=self._read(DAY_HOURS, _day(selection)),
+                heat=self._read(HEAT, _range(selection)),
+                day_stores=self._stores_on_day("hourly", selection),
+                incomplete=self._read(INCOMPLETE_HOURLY_DAYS, _range(selection)),
+            )
 
     def dwell(self, selection: Selection) -> Dwell:
         day = Selection(selection.stores, selection.day, selection.day)
@@ -454,8 +520,9 @@ class Marts:
         gaps = self._read_files(
             SENSOR_GAPS,
             self._files("sensor_health", selection.stores, day),
-            ["store", "sensor", "gap_start", "gap_end"],
+            ["store", "sensor", "gap_start", "gap_end", "outside", "continuous"],
             {
+                "day": day,
                 "bound_stores": list(selection.stores),
                 "day_starts": [start for start, _ in bounds],
                 "day_ends": [end for _, end in bounds],
@@ -466,6 +533,12 @@ class Marts:
         return Sensors(coverage=coverage, coverage_days=coverage_days, gaps=gaps, minutes=minutes)
 
     # -- helpers
+
+    def _stores_on_day(self, mart: str, selection: Selection) -> list[str]:
+        """The selected stores with figures in a cached mart on the selection's day."""
+        found = self._read(STORES_ON_DAY.format(mart=CACHE_TABLE_OF[mart]), _day(selection))
+        value = found["stores_with_data"].iloc[0] if len(found) else None
+        return [] if value is None or not hasattr(value, "__iter__") else list(value)
 
     def _read(self, sql: str, parameters: dict) -> pd.DataFrame:
         with self._lock:
@@ -563,8 +636,28 @@ class Marts:
             self.damaged.pop(file, None)
         try:
             self._con.execute(LOAD[mart], parameters | {"files": files})
-        except _UNREADABLE:
-            self._sort_out(LOAD[mart], files, parameters)  # loads the good ones, one by one
+        except _UNREADABLE:  # older files (without a newer column), or a damaged one
+            try:
+                self._load_older(mart, files, parameters)
+            except _UNREADABLE:
+                for file in files:  # one by one: the damaged ones are named, the others loaded
+                    try:
+                        self._load_older(mart, [file], parameters)
+                    except _UNREADABLE as exc:
+                        self.damaged[file] = _one_line(exc)
+                        self._damaged_at[file] = _mtime(file)
+
+    def _load_older(self, mart: str, files: list[str], parameters: dict[str, object]) -> None:
+        """Files that lack columns added since they were written: their columns by name.
+        A file without one of the mart's first columns is not an older version of it."""
+        described = self._con.execute(
+            f"select * from read_parquet($files, {_HIVE}, union_by_name = true) limit 0", {"files": files}
+        )
+        present = [column[0] for column in described.description]
+        lacking = outputs.MARTS[mart].first_columns() - set(present)
+        if lacking:
+            raise duckdb.InvalidInputException(f"not a {mart} mart file: no column {', '.join(sorted(lacking))}")
+        self._con.execute(load_sql(mart, present), parameters | {"files": files})
 
 
 # The queries each page runs, by page: what `make bench` times.

@@ -32,6 +32,12 @@ def parse_mac(text: str) -> bytes:
     return bytes.fromhex(digits)
 
 
+def is_locally_administered(mac: bytes) -> bool:
+    """The address's locally-administered bit (0x02 of its first byte): a random
+    address a phone draws and changes, not the one its maker gave it."""
+    return bool(mac[0] & 0x02)
+
+
 def parse_prefix(text: str) -> tuple[int, int]:
     """'dc:fb:48' -> (0xdcfb48, 24): the value and its length in bits (1 to 6 bytes).
     A ValueError, so that the configuration's validation names the key. The error never

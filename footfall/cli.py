@@ -41,6 +41,12 @@ AuditFormat = Literal["text", "json"]
 NoticeFormat = Literal["md", "html"]
 NoticeKind = Literal["sign", "web"]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
+SecretsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets", help="Secrets folder: the salts and the opt-out key (overrides secrets_dir).", file_okay=False
+    ),
+]
 
 # no emoji codes: an address printed as aa:cd:... must not turn ":cd:" into a picture
 stdout = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -81,6 +87,7 @@ def collect(
     sensor: Annotated[str | None, typer.Option(help="Sensor name (default: the store's only sensor).")] = None,
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
     force: Annotated[bool, typer.Option(help="Collect captures again even if already collected.")] = False,
     progress: Annotated[
         bool | None, typer.Option(help="Show a progress bar (default: on a terminal, for long inputs).")
@@ -109,7 +116,7 @@ def collect(
     from footfall.collector.capture_sources import expand_inputs
     from footfall.collector.collect import Collector
 
-    settings = load_settings(config, data)
+    settings = load_settings(config, data, secrets)
     store = store or settings.default_store()
     sensor = sensor or settings.default_sensor(store)
     running = _running_options(settings, captures, live, channel, hop, dwell, roll_seconds, roll_rows)
@@ -204,12 +211,29 @@ def _collect_running(settings: Settings, store: str, sensor: str, force: bool, r
         raise typer.Exit(1)
 
 
+StoreOption = Annotated[str | None, typer.Option("--store", help="Only this store (default: every store).")]
+DateOption = Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")]
+
+
+def _store_days(config, data, store, date, start, end, doing: str):
+    """The settings, and the store and days a command is asked for, checked; the data
+    folder must exist (`no data folder at ...: nothing to <doing>`)."""
+    settings = load_settings(config, data)
+    if store is not None:
+        settings.store(store)  # checks the name
+    first, last = _date_range(date, start, end)
+    storage.require_data_folder(settings.data_dir, doing)
+    return settings, first, last
+
+
 @app.command("run")
 def run_pipeline(
-    store: Annotated[str | None, typer.Option(help="Only this store (default: every store).")] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Only this local day (YYYY-MM-DD).")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="First local day of a range (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local day of a range (default: --from).")] = None,
+    store: StoreOption = None,
+    date: DateOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
     config: ConfigOption = None,
     data: DataOption = None,
 ) -> None:
@@ -217,14 +241,13 @@ def run_pipeline(
     from footfall import run_summary
     from footfall.pipeline import runner
 
-    settings = load_settings(config, data)
-    if store is not None:
-        settings.store(store)  # checks the name
-    first, last = _date_range(date, start, end)
+    settings, first, last = _store_days(config, data, store, date, start, end, "run")
     work = runner.plan(settings, store, first, last)
     if not work.targets:
-        stderr.print(run_summary.nothing_to_do(settings, store, first, last, work.unchanged), markup=False)
-        return
+        if work.unchanged and first is None:  # up to date: not a mistake
+            stderr.print(run_summary.nothing_to_do(settings, store, first, last, work.unchanged), markup=False)
+            return
+        raise FootfallError(run_summary.nothing_to_do(settings, store, first, last, work.unchanged))
     with stderr.status("running the pipeline", spinner="dots") as status:
         report = runner.run(settings, work, progress=lambda step: status.update(f"pipeline: {step}"))
     for error in report.errors:
@@ -232,6 +255,73 @@ def run_pipeline(
     run_summary.render(report, settings, stdout)
     if report.failed:
         raise typer.Exit(1)
+
+
+ExportFormat = Literal["csv", "parquet", "json"]
+SqlFormat = Literal["table", "csv", "json"]
+Exportable = Literal["daily", "hourly", "dwell", "occupancy", "sensor_health", "visits"]
+
+
+@app.command("export")
+def export_dataset(
+    mart: Annotated[
+        Exportable,
+        typer.Argument(metavar="MART", help="daily, hourly, dwell, occupancy, sensor_health or visits."),
+    ],
+    store: StoreOption = None,
+    date: DateOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    format: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="csv, parquet or json (default: the --output file's suffix, else csv)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (default: standard output).", dir_okay=False),
+    ] = None,
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """Write a mart (or the visits) as CSV, Parquet or JSON: the rows of a store and days, in order."""
+    from footfall import export, views
+
+    settings, first, last = _store_days(config, data, store, date, start, end, "export")
+    fmt = export.format_of(format, output)
+    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        raise FootfallError("--format parquet: Parquet is binary; give --output FILE (or redirect the output)")
+    dataset = views.VIEWS[mart]
+    con = views.connect(settings.data_dir, settings.privacy.k, only=[mart])
+    written = export.export(con, dataset, export.Rows(store, first, last), fmt, output)
+    where = f" to {_shown(output)}" if output is not None else ""
+    stderr.print(f"footfall: {written:,} row(s) of {dataset.name} written{where}", markup=False)
+
+
+@app.command("sql")
+def sql_shell(
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", metavar="SQL", help="Run this SQL, print the result and exit.")
+    ] = None,
+    format: Annotated[
+        SqlFormat, typer.Option("--format", help="table (default: the first and last rows), csv or json (all rows).")
+    ] = "table",
+    config: ConfigOption = None,
+    data: DataOption = None,
+) -> None:
+    """DuckDB with one view per dataset (sightings, heartbeats, visits, daily, hourly, dwell,
+    occupancy, sensor_health): a shell, or --query SQL."""
+    from footfall import sql_shell as shell
+    from footfall import views
+
+    settings = load_settings(config, data)
+    storage.require_data_folder(settings.data_dir, "query")
+    con = views.connect(settings.data_dir, settings.privacy.k)
+    if query is not None:
+        shell.run_statements(con, query, format, sys.stdout)
+        return
+    status = shell.shell(con, format, sys.stdin, sys.stdout, sys.stderr)
+    if status:
+        raise typer.Exit(status)
 
 
 def _date_range(date: str | None, start: str | None, end: str | None):
@@ -260,6 +350,7 @@ def _date_range(date: str | None, start: str | None, end: str | None):
 def dashboard(
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8501,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     browser: Annotated[
@@ -269,34 +360,91 @@ def dashboard(
     """Serve the dashboard (aggregates from the marts only) on http://HOST:PORT."""
     from footfall.dashboard import launch
 
-    launch.serve(load_settings(config, data), host, port, browser)
+    launch.serve(load_settings(config, data, secrets), host, port, browser)
+
+
+MacArguments = Annotated[list[str], typer.Argument(metavar="MAC", help="MAC addresses (aa:bb:cc:dd:ee:ff).")]
 
 
 @optout_app.command("add")
 def optout_add(
-    macs: Annotated[list[str], typer.Argument(metavar="MAC", help="MAC addresses (aa:bb:cc:dd:ee:ff).")],
+    macs: MacArguments, config: ConfigOption = None, data: DataOption = None, secrets: SecretsOption = None
+) -> None:
+    """Register devices whose owners asked not to be counted (from the next capture on)."""
+    from footfall.addresses import is_locally_administered
+
+    parsed = _macs(macs)
+    for position, mac in enumerate(parsed, 1):
+        if is_locally_administered(mac):
+            stderr.print(
+                f"footfall: warning: argument {position} is a locally administered (random) address: the phone "
+                "changes it, so opting it out stops counting this address only, not the phone's next one; "
+                "the address its maker gave it (shown in its Wi-Fi settings with randomisation off) lasts",
+                markup=False,
+            )
+    optout = _optout(load_settings(config, data, secrets))
+    added = optout.add(parsed)
+    stdout.print(
+        f"{added} device(s) added (not counted from their next capture on; data already collected is not changed); "
+        f"{_listed(len(optout), optout.path)}",
+        markup=False,
+    )
+
+
+@optout_app.command("remove")
+def optout_remove(
+    macs: MacArguments, config: ConfigOption = None, data: DataOption = None, secrets: SecretsOption = None
+) -> None:
+    """Take devices off the opt-out list: they are counted again from their next capture on."""
+    parsed = _macs(macs)
+    optout = _optout(load_settings(config, data, secrets))
+    removed = optout.remove(parsed)
+    not_listed = len(parsed) - removed
+    tail = f" ({not_listed} were not on it)" if not_listed else ""
+    stdout.print(f"{removed} device(s) removed{tail}; {_listed(len(optout), optout.path)}", markup=False)
+
+
+@optout_app.command("check")
+def optout_check(
+    mac: Annotated[str, typer.Argument(metavar="ADDRESS", help="One MAC address (aa:bb:cc:dd:ee:ff).")],
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
 ) -> None:
-    """Register devices whose owners asked not to be counted."""
+    """Whether one address is on the opt-out list (the list itself is never shown)."""
+    (parsed,) = _macs([mac])
+    listed = _optout(load_settings(config, data, secrets)).contains(parsed)
+    stdout.print(
+        "on the opt-out list: its frames are dropped before anything is written"
+        if listed
+        else "not on the opt-out list: it is counted",
+        markup=False,
+    )
+
+
+@optout_app.command("count")
+def optout_count(config: ConfigOption = None, data: DataOption = None, secrets: SecretsOption = None) -> None:
+    """How many device addresses are on the opt-out list."""
+    optout = _optout(load_settings(config, data, secrets))
+    stdout.print(_listed(len(optout), optout.path), markup=False)
+
+
+def _macs(texts: list[str]) -> list[bytes]:
     from footfall.addresses import parse_mac
 
-    settings = load_settings(config, data)
     parsed = []
-    for position, mac in enumerate(macs, 1):
+    for position, mac in enumerate(texts, 1):
         try:
             parsed.append(parse_mac(mac))
         except FootfallError as exc:
             raise FootfallError(f"argument {position}: {exc}") from None
-    optout = _optout(settings)
-    added = optout.add(parsed)
-    stdout.print(f"{added} device(s) added; the opt-out list holds {len(optout)} keyed hashes ({_shown(optout.path)})")
+    return parsed
 
 
-@optout_app.command("count")
-def optout_count(config: ConfigOption = None, data: DataOption = None) -> None:
-    """How many devices are on the opt-out list."""
-    stdout.print(len(_optout(load_settings(config, data))))
+def _listed(entries: int, path: Path) -> str:
+    return (
+        f"the opt-out list holds {entries} device address(es), as keyed hashes (never the addresses), in {_shown(path)}"
+    )
 
 
 @privacy_app.command("report")
@@ -304,11 +452,12 @@ def privacy_report(
     format: Annotated[ReportFormat, typer.Option("--format", help="md (default), html or json.")] = "md",
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
 ) -> None:
     """The settings in force and what is true now: salts, data held, last retention run and audit."""
     from footfall.privacy import report
 
-    built = report.build_report(load_settings(config, data))
+    built = report.build_report(load_settings(config, data, secrets))
     renderers = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
     sys.stdout.write(renderers[format](built))
 
@@ -329,6 +478,7 @@ def privacy_audit(
     format: Annotated[AuditFormat, typer.Option("--format", help="text (default) or json.")] = "text",
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
 ) -> None:
     """Scan every output for addresses, SSIDs, unkeyed hashes, small cells, expired data and salts,
     and loose permissions. Exit status 1 on any finding."""
@@ -337,7 +487,7 @@ def privacy_audit(
     from footfall.collector.capture_sources import expand_inputs
     from footfall.privacy import audit
 
-    settings = load_settings(config, data)
+    settings = load_settings(config, data, secrets)
     sources, problems = expand_inputs(against or [])
     if problems:
         raise FootfallError(f"--against: {problems[0]}")
@@ -374,28 +524,43 @@ def privacy_notice(
         NoticeKind, typer.Option("--kind", help="sign (short, for the entrance; default) or web (the long version).")
     ] = "sign",
     config: ConfigOption = None,
-    data: DataOption = None,
 ) -> None:
     """The customer-facing notice, generated from the configuration (controller, contact, epoch, retention)."""
     from footfall.privacy import notice
 
-    settings = load_settings(config, data)
-    for key in notice.missing(settings):
-        stderr.print(f"footfall: note: {key} is not set in the configuration; the notice says so", markup=False)
+    settings = load_settings(config)
+    unset = notice.missing(settings)
+    if unset:
+        stderr.print(
+            f"footfall: note: not set in the configuration, so the notice says so in brackets: {', '.join(unset)} "
+            "(GDPR art. 13 asks a notice to give them)",
+            markup=False,
+        )
     sys.stdout.write(notice.render(settings, kind, format))
+
+
+RetentionFormat = Literal["text", "json"]
 
 
 @app.command("retention")
 def retention(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due without deleting anything.")] = False,
+    format: Annotated[RetentionFormat, typer.Option("--format", help="text (default) or json.")] = "text",
     config: ConfigOption = None,
     data: DataOption = None,
+    secrets: SecretsOption = None,
 ) -> None:
-    """Delete every partition past its retention (whole, atomically) and destroy salts past epoch and grace."""
+    """Delete every partition past its retention (whole, atomically) and destroy salts past epoch and grace;
+    say what falls due next."""
+    import json
+
     from footfall.privacy import retention as retention_policy
 
-    settings = load_settings(config, data)
+    settings = load_settings(config, data, secrets)
     result = retention_policy.apply(settings, dry_run=dry_run)
+    if format == "json":
+        sys.stdout.write(json.dumps(result.as_dict(settings), indent=2) + "\n")
+        return
     verb = "would delete" if dry_run else "deleted"
     destroy = "would destroy" if dry_run else "destroyed"
     for partition in result.partitions:
@@ -422,6 +587,21 @@ def retention(
         f"sightings {days.sightings}, visits {days.visits}, marts {days.marts} (0 = kept for ever)",
         markup=False,
     )
+    stdout.print(_next_due(settings, result.next_due, result.time), markup=False)
+
+
+def _next_due(settings: Settings, due, now) -> str:
+    """'next due: sightings store=demo date=2024-03-15 on 2024-03-17 00:00 Europe/Prague (in 1 day, 5 h)'."""
+    if due is None:
+        return "next due: nothing (nothing held falls due: what remains is kept for ever)"
+    from footfall.privacy.inventory import store_zone
+
+    local = due.at.astimezone(store_zone(settings, due.store))
+    wait = due.at - now
+    days, hours = wait.days, wait.seconds // 3600
+    minutes = (wait.seconds % 3600) // 60
+    span = f"{days} day(s), {hours} h" if days else f"{hours} h {minutes:02d} min"
+    return f"next due: {due.what} on {local:%Y-%m-%d %H:%M} {local.tzinfo} (in {span})"
 
 
 def _optout(settings: Settings):

@@ -88,8 +88,8 @@ def _days(days: list[str]) -> str:
 
 def _notes(report: CaptureReport) -> list[str]:
     lines = []
-    if report.error:
-        lines.append(f"[red]error[/]: {escape(report.error.removeprefix(report.source + ': '))}")
+    if report.error:  # its words are on standard error, once
+        lines.append("[red]failed[/]: the error is on standard error (footfall: error: ...)")
     lines.extend(f"[yellow]warning[/]: {escape(w)}" for w in report.warnings)
     lines.extend(escape(note) for note in report.notes)
     parsed, filtered = report.parsed, report.filtered

@@ -6,8 +6,9 @@ than ignored, and every error says which key is wrong and why.
 
 Relative paths in a file are resolved against the file's folder, so a config works
 the same from any working directory; with no file they are relative to the working
-directory. The CLI's --data flag overrides data_dir. Unless secrets_dir is set, the
-secrets folder follows the data folder (`secrets` beside it), not the working folder.
+directory. The CLI's --data and --secrets flags override data_dir and secrets_dir.
+Unless secrets_dir is set (or --secrets given), the secrets folder follows the data
+folder (`secrets` beside it), not the working folder.
 """
 
 from __future__ import annotations
@@ -148,8 +149,14 @@ class CollectorSettings(_Section):
 
 
 class NoticeSettings(_Section):
-    controller: str | None = None
-    contact: str | None = None
+    """What GDPR art. 13 asks a notice to say that the system cannot know: who runs it
+    and on what legal basis. A key left out is named by `footfall privacy notice`."""
+
+    controller: str | None = None  # who decides on the counting (the shop's legal name)
+    contact: str | None = None  # how to reach the controller (an e-mail or postal address)
+    dpo: str | None = None  # the data protection officer's name and contact (or that none is appointed)
+    legal_basis: str | None = None  # e.g. "legitimate interest (art. 6(1)(f)): counting visits to plan staffing"
+    authority: str | None = None  # the supervisory authority a customer may complain to
 
 
 class FileSettings(_Section):
@@ -257,8 +264,11 @@ def find_config_file(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def load_settings(config: Path | None = None, data_dir: Path | None = None) -> Settings:
-    """Reads, validates and resolves the configuration (see the module docstring)."""
+def load_settings(
+    config: Path | None = None, data_dir: Path | None = None, secrets_dir: Path | None = None
+) -> Settings:
+    """Reads, validates and resolves the configuration (see the module docstring);
+    data_dir and secrets_dir (the --data and --secrets flags) override the file."""
     source = find_config_file(config)
     raw: dict[str, Any] = {}
     if source is not None:
@@ -275,7 +285,9 @@ def load_settings(config: Path | None = None, data_dir: Path | None = None) -> S
 
     base = source.resolve().parent if source is not None else Path.cwd()
     data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
-    if "secrets_dir" in parsed.model_fields_set:
+    if secrets_dir is not None:
+        secrets = secrets_dir.resolve()
+    elif "secrets_dir" in parsed.model_fields_set:
         secrets = (base / parsed.secrets_dir).resolve()
     else:
         secrets = default_secrets_dir(data)
@@ -309,7 +321,7 @@ def _describe(exc: ValidationError, source: Path | None) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        problem = "unknown key (see the Configuration section of the README for the keys)"
+        problem = f"unknown key{_did_you_mean(error['loc'])} (every key: docs/configuration.md)"
     else:
         problem = error["msg"].removeprefix("Value error, ")
         secret = any(part in _NEVER_ECHOED for part in error["loc"])
@@ -319,3 +331,22 @@ def _describe(exc: ValidationError, source: Path | None) -> str:
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{where}{key}: {problem}{tail}"
+
+
+def _did_you_mean(location: tuple) -> str:
+    """'; did you mean 'timezone'?' for a key close to one the section accepts."""
+    import difflib
+    import typing
+
+    model: type[BaseModel] = FileSettings
+    parts = list(location)
+    while len(parts) > 1:
+        annotation = model.model_fields[str(parts.pop(0))].annotation
+        if typing.get_origin(annotation) is dict:  # stores.NAME, sensors.NAME: skip the name
+            annotation = typing.get_args(annotation)[1]
+            parts.pop(0)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    close = difflib.get_close_matches(str(parts[0]), list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

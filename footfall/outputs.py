@@ -54,15 +54,27 @@ class Column:
     suppressed: bool = False  # null when below k (the row's `suppressed` flag is set)
     hidden_with: tuple[str, ...] = ()  # derived from these counts: null when one of them is suppressed
     values: tuple[str, ...] = ()  # the only values it takes, in their order
+    sums: str | None = None  # for a count: across what its values add up, and what a sum means
+    newer: bool = False  # added after marts were first published: older files lack it (readers take it as absent)
 
     @property
     def field(self) -> pa.Field:
         return pa.field(self.name, self.type.arrow, nullable=self.nullable)
 
 
-def count(name: str, description: str, unit: str, *, suppressed: bool = True, kind: ColumnType = INT64) -> Column:
-    """A mart count: null when below k, unless suppressed=False."""
-    return Column(name, kind, description, nullable=suppressed, unit=unit, count=True, suppressed=suppressed)
+def count(name: str, description: str, unit: str, sums: str, *, suppressed: bool = True, newer: bool = False) -> Column:
+    """A mart count (an integer): null when below k, unless suppressed=False."""
+    return Column(
+        name,
+        INT64,
+        description,
+        nullable=suppressed,
+        unit=unit,
+        count=True,
+        suppressed=suppressed,
+        sums=sums,
+        newer=newer,
+    )
 
 
 def suppressed_flag() -> Column:
@@ -84,6 +96,8 @@ class Dataset:
     tier: str  # the retention tier (sightings, visits, marts)
     relation: str | None = None  # the pipeline step (NN_<relation>.sql) that computes it
     notes: tuple[str, ...] = ()  # more for the data dictionary
+    missing: str = ""  # what a row that is not there means (a missing day, hour, minute)
+    key: tuple[str, ...] = ()  # with store and date, what orders its rows (an enumerated column: by its values)
     partitions: tuple[Column, ...] = (STORE, DAY)
     required: bool = False  # its writer marks non-nullable columns required in the file
 
@@ -108,6 +122,10 @@ class Dataset:
     def counts(self) -> list[str]:
         return [c.name for c in self.columns if c.count]
 
+    def first_columns(self) -> set[str]:
+        """The columns every file of it has, however old (the others are `newer`)."""
+        return {c.name for c in self.columns if not c.newer}
+
 
 SIGHTINGS = Dataset(
     "sightings",
@@ -128,12 +146,20 @@ SIGHTINGS = Dataset(
         Column("freq_mhz", INT16, "channel frequency (null when the radio header has none)", unit="MHz"),
         Column("seq", INT16, "802.11 sequence number (0-4095)", False),
         Column("directed", BOOL, "the probe names a network (the name itself is never kept)", False),
-        Column("ie_hash", INT64, "keyed hash of the information-element layout (see docs/sensors.md)", False),
+        Column(
+            "ie_hash",
+            INT64,
+            "keyed hash of the information-element layout: a device-family fingerprint (phones of one model and "
+            "system version share it; see docs/privacy.md)",
+            False,
+        ),
         Column("epoch", STRING, "the salt epoch: `2024-03-15`, `2024-03-15T13` or `2024-W11`", False, zone=LOCAL),
     ),
     tier="sightings",
     required=True,
+    key=("ts", "sensor"),
     notes=("Parts are named `part-<capture hash>-<n>.parquet` (a stream's: `part-<session>-<roll>-<n>.parquet`).",),
+    missing="No row in a minute is no probe request heard (the heartbeats tell whether the sensor was listening).",
 )
 
 HEARTBEATS = Dataset(
@@ -153,9 +179,18 @@ HEARTBEATS = Dataset(
             False,
             unit="frames",
             count=True,
+            sums="across rows, minutes and sensors",
         ),
-        Column("probes", INT64, "probe requests kept", False, unit="frames", count=True),
-        Column("malformed", INT64, "malformed frames, counted and skipped", False, unit="frames", count=True),
+        Column("probes", INT64, "probe requests kept", False, unit="frames", count=True, sums="across rows, minutes"),
+        Column(
+            "malformed",
+            INT64,
+            "malformed frames, counted and skipped",
+            False,
+            unit="frames",
+            count=True,
+            sums="across rows, minutes and sensors",
+        ),
         Column(
             "drops",
             INT64,
@@ -163,11 +198,15 @@ HEARTBEATS = Dataset(
             "streams, whose sender knows",
             unit="frames",
             count=True,
+            sums="across rows, minutes and sensors (null is unknown, not 0)",
         ),
         Column("channels", STRING, "the channel plan in force (`6`, or `1,6,11/0.5s` when hopping); null when not set"),
     ),
     tier="sightings",
     required=True,
+    key=("minute", "sensor"),
+    missing="A minute without a row is a minute the sensor did not report: a capture file reports only the "
+    "minutes in which it holds frames, a running collector every minute it runs.",
 )
 
 VISITS = Dataset(
@@ -182,7 +221,15 @@ VISITS = Dataset(
         Column("first_seen", TIMESTAMP, "its first sighting", False, zone=UTC),
         Column("last_seen", TIMESTAMP, "its last sighting", False, zone=UTC),
         Column("dwell_s", DOUBLE, "last_seen - first_seen", False, unit="s"),
-        Column("sightings", DOUBLE, "its sightings (frames, duplicates folded)", False, unit="frames", count=True),
+        Column(
+            "sightings",
+            INT64,
+            "its sightings (frames, duplicates folded)",
+            False,
+            unit="frames",
+            count=True,
+            sums="across visits, devices and days: frames heard",
+        ),
         Column("peak_rssi", INT8, "its strongest signal (null when no frame carried one)", unit="dBm"),
         Column(
             "class",
@@ -210,6 +257,7 @@ VISITS = Dataset(
             False,
             unit="scans",
             count=True,
+            sums="across visits and days: scans heard",
         ),
         Column(
             "people",
@@ -222,7 +270,14 @@ VISITS = Dataset(
     ),
     tier="visits",
     relation="visits",
-    notes=("A visit belongs to the store's local day on which it started.",),
+    key=("first_seen", "device_key"),
+    notes=(
+        "A visit belongs to the store's local day on which it started. Nothing here is suppressed: it is "
+        "pseudonymous, not published. Count people with `count(distinct device_key)` per store and day only: "
+        "a device key never links two days (nor two epochs).",
+    ),
+    missing="A store-day without a partition was not run (or is past retention); a run day with no visit has an "
+    "empty file.",
 )
 
 DAILY = Dataset(
@@ -230,9 +285,19 @@ DAILY = Dataset(
     "store x local day",
     "Daily footfall. One row per store-day run, even a quiet one.",
     (
-        count("visitors", "people (estimated devices) with at least one visit classed visitor that day", "people"),
-        count("visits", "visits classed visitor", "visits"),
-        count("passersby", "people only ever seen passing that day", "people"),
+        count(
+            "visitors",
+            "people (estimated devices) with at least one visit classed visitor that day",
+            "people",
+            "across stores; across days it counts person-days (someone who came on two days counts twice)",
+        ),
+        count("visits", "visits classed visitor", "visits", "across stores and days"),
+        count(
+            "passersby",
+            "people only ever seen passing that day",
+            "people",
+            "across stores; across days it counts person-days",
+        ),
         Column(
             "capture_rate",
             DOUBLE,
@@ -249,11 +314,28 @@ DAILY = Dataset(
             "the plausible range's lower end for visitors: the 95 % spread of the guessed part and the plain count of "
             "device keys (see docs/accuracy.md); never below the followed people",
             "people",
+            "like `visitors`: the sum of the low ends is a low end of the sum (a wide one: the days' errors partly "
+            "cancel)",
+            newer=True,
         ),
-        count("visitors_high", "the plausible range's upper end for visitors (see visitors_low)", "people"),
+        count(
+            "visitors_high",
+            "the plausible range's upper end for visitors (see visitors_low)",
+            "people",
+            "like `visitors`: the sum of the high ends is a high end of the sum",
+            newer=True,
+        ),
     ),
     tier="marts",
     relation="mart_daily",
+    notes=(
+        "Never average `capture_rate` or the dwell quantiles over days: recompute a rate from the summed counts "
+        "(`sum(visitors) / (sum(visitors) + sum(passersby))` over the rows where both are published), and weight "
+        "quantiles by `visits` (a mean of medians is not a median).",
+    ),
+    missing="A store-day without a row was not run: no sightings were collected (the sensors were off, or the "
+    "day is not imported yet). It is not a day of zero visitors: leave it out of averages, and join a calendar "
+    "to see it (examples below).",
 )
 
 HOURLY = Dataset(
@@ -262,13 +344,25 @@ HOURLY = Dataset(
     "Hourly footfall, by the store's clock.",
     (
         Column("hour", INT32, "the local hour, 0-23", False, zone=LOCAL),
-        count("arrivals", "visits classed visitor that started in the hour", "visits"),
+        count(
+            "arrivals",
+            "visits classed visitor that started in the hour",
+            "visits",
+            "across hours, stores and days: a day's arrivals add up to its daily `visits`",
+        ),
         count(
             "visitors",
             "people with a visitor visit overlapping the hour: present, so not additive across hours",
             "people",
+            "across stores only: someone who stays three hours counts in each of them; the daily mart has the "
+            "day's people",
         ),
-        count("passersby", "people only seen passing that day, whose pass started in the hour", "people"),
+        count(
+            "passersby",
+            "people only seen passing that day, whose pass started in the hour",
+            "people",
+            "across stores; across hours, a person who passed twice counts twice",
+        ),
         Column(
             "capture_rate",
             DOUBLE,
@@ -277,9 +371,18 @@ HOURLY = Dataset(
             hidden_with=("arrivals", "passersby"),
         ),
         suppressed_flag(),
+        Column("estimated", BOOL, "the counts stand for people estimated from device keys", False, newer=True),
     ),
     tier="marts",
     relation="mart_hourly",
+    key=("hour",),
+    notes=(
+        "`hour` is the store's local hour: a day has 24 rows, 23 when clocks go forward (that hour does not "
+        "exist) and 24 when they go back (hour 2 then lasts two hours). For a UTC instant, combine `date` and "
+        "`hour` in the store's time zone.",
+    ),
+    missing="Every local hour of a store-day run has a row, open or closed; a store-day not run has none. "
+    "An hour of zeros can be an hour in which the sensors were down: the sensor_health mart tells.",
 )
 
 DWELL = Dataset(
@@ -295,11 +398,22 @@ DWELL = Dataset(
             False,
             values=("<5m", "5-20m", "20-60m", "1-6h", "6h+"),
         ),
-        count("visits", "visits classed visitor with a dwell in the bucket", "visits"),
+        count(
+            "visits",
+            "visits classed visitor with a dwell in the bucket",
+            "visits",
+            "across buckets (a day's buckets add up to its daily `visits`), stores and days",
+        ),
         suppressed_flag(),
     ),
     tier="marts",
     relation="mart_dwell",
+    key=("bucket",),
+    notes=(
+        "A bucket's share is of all the visits (daily `visits`), not of the buckets published: a suppressed "
+        "bucket still holds visits (0 to k-1 of them).",
+    ),
+    missing="Every bucket of a store-day run has a row; a store-day not run has none.",
 )
 
 OCCUPANCY = Dataset(
@@ -309,16 +423,25 @@ OCCUPANCY = Dataset(
     "first and last sighting.",
     (
         Column("ts", TIMESTAMP, "the bin's start", False, zone=UTC),
-        count("present", "estimated visitors in the store at the bin's midpoint", "people"),
+        count(
+            "present",
+            "estimated visitors in the store at the bin's midpoint",
+            "people",
+            "across stores only: over time, average it (mean occupancy) or multiply its sum by 5 (person-minutes)",
+        ),
         suppressed_flag(),
         Column("estimated", BOOL, "the counts stand for people estimated from device keys (always)", False),
     ),
     tier="marts",
     relation="mart_occupancy",
+    key=("ts",),
     notes=(
         "Visits are those of the day (started on it): the first bins after midnight miss anyone who came the "
         "evening before.",
+        "`ts` is UTC: the store's clock is `timezone(<its zone>, ts)` in DuckDB (or "
+        "`tz_convert` in pandas); a local day has 288 bins (276 or 300 when clocks change).",
     ),
+    missing="Every 5-minute bin of a store-day run has a row; a store-day not run has none.",
 )
 
 SENSOR_HEALTH = Dataset(
@@ -329,12 +452,29 @@ SENSOR_HEALTH = Dataset(
     (
         Column("sensor", STRING, "the sensor", False),
         Column("minute", TIMESTAMP, "the minute's start", False, zone=UTC),
-        count("frames", "frames of any kind", "frames", kind=DOUBLE),
-        count("probes", "probe requests kept", "frames", kind=DOUBLE),
+        count("frames", "frames of any kind", "frames", "across minutes, sensors and days"),
+        count("probes", "probe requests kept", "frames", "across minutes, sensors and days"),
         suppressed_flag(),
+        Column(
+            "continuous",
+            BOOL,
+            "the sensor's collector reported every minute it ran that day, the quiet ones too (a stream or a live "
+            "capture: a minute without a row is an outage); false for capture files, which hold only the minutes "
+            "with frames (a minute without a row inside the capture's span is a quiet one)",
+            False,
+            newer=True,
+        ),
     ),
     tier="marts",
     relation="mart_sensor_health",
+    key=("sensor", "minute"),
+    notes=(
+        "Captures collected from files cover only their own span: minutes before the first and after the last "
+        "frame of a capture are outside it, not an outage.",
+    ),
+    missing="A minute without a row is a minute the sensor heard nothing: outside the capture's span (no data), "
+    "inside it a quiet minute for a capture file, an outage for a `continuous` sensor. A sensor with no row all "
+    "day was not heard at all.",
 )
 
 DATASETS = (SIGHTINGS, HEARTBEATS, VISITS, DAILY, HOURLY, DWELL, OCCUPANCY, SENSOR_HEALTH)

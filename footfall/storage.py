@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from footfall.errors import writing
+from footfall.errors import FootfallError, writing
 
 STORE_KEY = "store="
 DATE_KEY = "date="
@@ -38,6 +38,12 @@ COMPRESSION_MAGIC = {
 
 
 # --- paths -------------------------------------------------------------------------------
+
+
+def require_data_folder(data_dir: Path, doing: str) -> None:
+    """The one wording of every command that needs a data folder and finds none."""
+    if not data_dir.is_dir():
+        raise FootfallError(f"no data folder at {data_dir}: nothing to {doing} (see --data)")
 
 
 def store_folder(data_dir: Path, dataset: str, store: str) -> Path:

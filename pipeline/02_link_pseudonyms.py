@@ -47,25 +47,47 @@ SCHEMA = pa.schema(
 # channels or sensors are not comparable), straight from the sightings: these figures
 # are the same before and after folding duplicates, so the fold is not computed twice.
 SOURCE_SQL = """
-select
-    s.store,
-    s.epoch,
-    s.device,
-    s.sensor || '/' || coalesce(cast(s.freq_mhz as varchar), '') as receiver,
-    min(micros(s.ts)) as first_us,
-    max(micros(s.ts)) as last_us,
-    arg_min(s.seq, micros(s.ts)) as seq_first,
-    arg_max(s.seq, micros(s.ts)) as seq_last,
-    min(s.ie_hash) as layout,
-    bool_or(s.randomized) as randomized,
-    max(case when s.rssi <= 0 then s.rssi end) as peak_rssi,
-    max(case when s.rssi <= 0 then s.rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) end) as margin,
-    min(st.gap_us) as gap_us
-from sightings as s
-join store_settings as st on st.store = s.store
-left join sensor_thresholds as t on t.store = s.store and t.sensor = s.sensor
-group by s.store, s.epoch, s.device, receiver
-order by s.store, s.epoch, s.device, receiver
+with
+per_receiver as (
+    select
+        store,
+        epoch,
+        device,
+        sensor,
+        freq_mhz,
+        min(micros(ts)) as first_us,
+        max(micros(ts)) as last_us,
+        arg_min(seq, micros(ts)) as seq_first,
+        arg_max(seq, micros(ts)) as seq_last,
+        min(ie_hash) as layout,
+        bool_or(randomized) as randomized,
+        max(case when rssi <= 0 then rssi end) as peak_rssi
+    from sightings
+    group by store, epoch, device, sensor, freq_mhz
+),
+
+final as (
+    select
+        p.store,
+        p.epoch,
+        p.device,
+        p.sensor || '/' || coalesce(cast(p.freq_mhz as varchar), '') as receiver,
+        p.first_us,
+        p.last_us,
+        p.seq_first,
+        p.seq_last,
+        p.layout,
+        p.randomized,
+        p.peak_rssi,
+        p.peak_rssi - coalesce(t.rssi_threshold_dbm, st.rssi_threshold_dbm) as margin,
+        st.gap_us
+    from per_receiver as p
+    join store_settings as st on st.store = p.store
+    left join sensor_thresholds as t on t.store = p.store and t.sensor = p.sensor
+)
+
+select * from final
+order by store, epoch, device, receiver
 """
 
 

@@ -5,27 +5,47 @@
 -- only visits starting on a store-day at hand are kept. Step 05 classes them.
 --
 -- The sightings are first gathered into buckets as wide as the gap (a hash
--- aggregation): inside a bucket no two sightings can be more than a gap apart, so
--- only the gaps between a device's consecutive buckets can split a visit, and the
--- ordered pass runs over buckets, not sightings. The result is exact.
+-- aggregation, through words of scan slots, see slot_word()): inside a bucket no two
+-- sightings can be more than a gap apart, so only the gaps between a device's
+-- consecutive buckets can split a visit, and the ordered pass runs over buckets, not
+-- sightings. The result is exact.
 with
-buckets as (
+slot_words as (
     select
         r.store,
         r.device_key,
         bin_of(r.ts_us, st.gap_us) as bucket,
+        slot_word(r.ts_us) as word,
         min(r.ts_us) as first_us,
         max(r.ts_us) as last_us,
         count(*) as sightings,
         max(r.rssi) as peak_rssi,
         max(r.margin) as peak_margin,
-        count(distinct case when r.margin >= 0 or r.margin is null then bin_of(r.ts_us, scan_us()) end) as scans,
+        bit_or(case when r.margin >= 0 or r.margin is null then slot_bit(r.ts_us) else 0 end) as scan_bits,
         bool_or(r.estimated) as estimated,
         bool_and(r.followed) as followed,
         min(st.gap_us) as gap_us
     from resolve_devices as r
     join store_settings as st on st.store = r.store
-    group by r.store, r.device_key, bucket
+    group by r.store, r.device_key, bucket, word
+),
+
+buckets as (
+    select
+        store,
+        device_key,
+        bucket,
+        min(first_us) as first_us,
+        max(last_us) as last_us,
+        sum(sightings) as sightings,
+        max(peak_rssi) as peak_rssi,
+        max(peak_margin) as peak_margin,
+        sum(bit_count(scan_bits)) as scans,
+        bool_or(estimated) as estimated,
+        bool_and(followed) as followed,
+        min(gap_us) as gap_us
+    from slot_words
+    group by store, device_key, bucket
 ),
 
 with_previous_bucket as (
@@ -51,7 +71,7 @@ visits as (
         visit_no,
         min(first_us) as first_us,
         max(last_us) as last_us,
-        sum(sightings) as sightings,
+        cast(sum(sightings) as bigint) as sightings,  -- a count: an integer (a sum is 128-bit in DuckDB)
         max(peak_rssi) as peak_rssi,
         max(peak_margin) as peak_margin,
         cast(sum(scans) as bigint) as scans,

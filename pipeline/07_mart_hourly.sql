@@ -4,7 +4,8 @@
 -- passers-by (people only seen passing that day, whose pass started in the hour) and
 -- capture rate = arrivals / (arrivals + passers-by). Counts below $k are suppressed.
 -- A guessed visitor visit arrives as its `people` (05_visits.sql), a followed one as
--- one; presence counts device keys (see 09_mart_occupancy.sql).
+-- one; presence counts device keys (see 09_mart_occupancy.sql). `estimated` says the
+-- counts stand for people estimated from device keys (as daily).
 with
 hours as (
     select
@@ -47,7 +48,11 @@ hourly_counts as (
         ), 0) as arrivals_weighed,
         count(distinct t.device_key) filter (
             where t.class = 'passerby' and not t.visitor_that_day and t.first_us >= h.start_us and t.first_us < h.end_us
-        ) as passersby
+        ) as passersby,
+        coalesce(bool_or(t.estimated) filter (
+            where (t.class = 'visitor' and t.first_us < h.end_us and t.last_us >= h.start_us)
+                or (t.class = 'passerby' and not t.visitor_that_day and t.first_us >= h.start_us and t.first_us < h.end_us)
+        ), false) as estimated
     from hours as h
     left join timed_visits as t on t.store = h.store and t.date = h.date
     group by h.store, h.date, h.hour
@@ -60,7 +65,8 @@ rounded as (
         hour,
         cast(round(arrivals_weighed) as bigint) as arrivals,
         visitors,
-        passersby
+        passersby,
+        estimated
     from hourly_counts
 ),
 
@@ -73,7 +79,8 @@ final as (
         suppress(visitors, $k) as visitors,
         suppress(passersby, $k) as passersby,
         case when not (is_suppressed(arrivals, $k) or is_suppressed(passersby, $k)) then arrivals / nullif(arrivals + passersby, 0) end as capture_rate,
-        is_suppressed(arrivals, $k) or is_suppressed(visitors, $k) or is_suppressed(passersby, $k) as suppressed
+        is_suppressed(arrivals, $k) or is_suppressed(visitors, $k) or is_suppressed(passersby, $k) as suppressed,
+        estimated
     from rounded
 )
 

@@ -43,7 +43,7 @@ present_per_bin as (
         b.bin_us,
         cast(sum(coalesce(c.delta, 0)) over (
             partition by b.store, b.date order by b.bin_us rows between unbounded preceding and current row
-        ) as bigint) as present
+        ) as bigint) as present  -- a count: an integer (a sum is 128-bit in DuckDB)
     from occupancy_bins as b
     left join changes as c on c.store = b.store and c.date = b.date and c.bin_us = b.bin_us
 ),

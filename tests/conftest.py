@@ -6,6 +6,7 @@ capture_builder, mart_builder and sightings_builder (small inputs with known con
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,12 @@ class Collected:
         return self.workspace / "data"
 
 
-def _collect_and_run(workspace: Path, batches: list[tuple[list[Path], str, str]]) -> Collected:
+def _collect_and_run(
+    workspace: Path, batches: list[tuple[list[Path], str, str]], config: Path | None = None
+) -> Collected:
     workspace.mkdir(parents=True)
+    if config is not None:
+        shutil.copy(config, workspace / "footfall.toml")
     console = ""
     for captures, store, sensor in batches:
         collect = run_footfall("collect", *captures, "--store", store, "--sensor", sensor, cwd=workspace)
@@ -83,11 +88,49 @@ def shared_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
     return _collect_and_run(workspace, [(real_captures(), "lab", "s1")])
 
 
+DEMO_CONFIG = SAMPLE_CAPTURES / "brno.toml"  # make demo copies it to demo/footfall.toml
+
+
 @pytest.fixture(scope="session")
 def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
-    """What `make demo` writes: the two sensors of the Brno sample day, and the pipeline
-    run. Read-only: copy it before changing anything."""
+    """What `make demo` writes: the two sensors of the Brno sample day with the lab's
+    configuration, and the pipeline run. Read-only: copy it before changing anything."""
     workspace = tmp_path_factory.mktemp("demo-outputs") / "work"
     sensors = ["position_1", "position_2"]
     batches = [([SAMPLE_CAPTURES / f"brno_{sensor}_2024-03-15.pcap.gz"], "demo", sensor) for sensor in sensors]
-    return _collect_and_run(workspace, batches)
+    return _collect_and_run(workspace, batches, config=DEMO_CONFIG)
+
+
+TWO_STORES_DAYS = ["2024-05-13", "2024-05-14", "2024-05-15", "2024-05-16", "2024-05-17", "2024-05-18"]
+SOUTH_MISSING_DAY = "2024-05-16"  # south's sensor captured nothing that day: no data, not zero
+
+
+@pytest.fixture(scope="session")
+def two_stores_outputs(tmp_path_factory: pytest.TempPathFactory) -> Collected:
+    """Two simulated stores (sample_captures/synthetic_store.py) over six days, south
+    without captures on SOUTH_MISSING_DAY and with about 3 visitors every other day,
+    collected and run with k = 5: real marts over several days, with suppressed days
+    and cells and a missing day. Read-only."""
+    from synthetic_store import StoreSpec, generate
+
+    workspace = tmp_path_factory.mktemp("two-stores") / "work"
+    workspace.mkdir(parents=True)
+    config = "[privacy]\nk = 5\n"
+    for store in ("north", "south"):
+        config += f'[stores.{store}]\ntimezone = "Europe/Prague"\nopening_hours = "09:00-20:00"\n'
+        config += f"[stores.{store}.sensors.s1]\n"
+    (workspace / "footfall.toml").write_text(config)
+    captures = []
+    for number, day in enumerate(TWO_STORES_DAYS):
+        for store, visitors in (("north", 50 + 7 * number), ("south", 3 if number % 2 == 0 else 14)):
+            if store == "south" and day == SOUTH_MISSING_DAY:
+                continue
+            folder = workspace / "captures" / f"{store}-{day}"
+            spec = StoreSpec(store=store, day=day, visitors=visitors, passersby=2 * visitors, staff=1, fixed_devices=1)
+            generate(folder, spec, seed=number)
+            collect = run_footfall("collect", folder / "s1.pcap", "--store", store, "--sensor", "s1", cwd=workspace)
+            assert collect.returncode == 0, collect.output
+            captures.append(folder / "s1.pcap")
+    pipeline = run_footfall("run", cwd=workspace)
+    assert pipeline.returncode == 0, pipeline.output
+    return Collected(workspace, captures, pipeline.output)

@@ -25,16 +25,28 @@ def shown(n: int, k: int) -> int | None:
     return None if hidden(n, k) else n
 
 
-def daily_row(visitors: int, visits: int, passersby: int, p50: float, p90: float, k: int) -> dict:
+def daily_row(
+    visitors: int,
+    visits: int,
+    passersby: int,
+    p50: float,
+    p90: float,
+    k: int,
+    visitors_range: tuple[int, int] | None = None,
+) -> dict:
+    """A daily row; visitors_range = (low, high), else the range is the count itself."""
     out = hidden(visitors, k) or hidden(passersby, k)
+    low, high = visitors_range or (visitors, visitors)
     return {
         "visitors": shown(visitors, k),
+        "visitors_low": shown(low, k),
+        "visitors_high": shown(high, k),
         "visits": shown(visits, k),
         "passersby": shown(passersby, k),
         "capture_rate": None if out or visitors + passersby == 0 else visitors / (visitors + passersby),
         "dwell_p50_s": None if hidden(visits, k) else p50,
         "dwell_p90_s": None if hidden(visits, k) else p90,
-        "suppressed": hidden(visitors, k) or hidden(visits, k) or hidden(passersby, k),
+        "suppressed": hidden(visitors, k) or hidden(visits, k) or hidden(passersby, k) or hidden(low, k),
         "estimated": True,
     }
 
@@ -48,6 +60,7 @@ def hourly_row(hour: int, arrivals: int, visitors: int, passersby: int, k: int) 
         "passersby": shown(passersby, k),
         "capture_rate": None if out or arrivals + passersby == 0 else arrivals / (arrivals + passersby),
         "suppressed": hidden(arrivals, k) or hidden(visitors, k) or hidden(passersby, k),
+        "estimated": True,
     }
 
 

@@ -175,6 +175,8 @@ def test_a_bad_batch_goes_on_and_exits_non_zero(workspace: Path, tmp_path: Path)
     assert any("corrupt.pcap" in e and "corrupt pcap record header" in e for e in errors)
     assert any("empty.pcap" in e for e in errors)
     assert "truncated.pcap" in run.stdout and "ends inside a record" in " ".join(run.stdout.split())
+    for words in ("not a pcap or pcapng capture", "unsupported link type 1", "corrupt pcap record header"):
+        assert run.output.count(words) == 1, f"an error is printed once, on stderr: {words}"
 
     counts = {}
     for capture in (good, truncated, corrupt):

@@ -11,6 +11,8 @@ import pytest
 from footfall.config import load_settings, parse_opening_hours
 from footfall.errors import ConfigError
 
+from footfall_command import run_footfall
+
 DESIGN_EXAMPLE = """
 data_dir = "data"
 secrets_dir = "secrets"
@@ -200,3 +202,25 @@ def test_opening_hours(text: str, hours: tuple) -> None:
 def test_bad_opening_hours(text: str) -> None:
     with pytest.raises(ValueError):
         parse_opening_hours(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "meant"),
+    [
+        ("[privacy]\nkk = 3\n", "privacy.kk", "k"),
+        ("[retension]\nvisits = 3\n", "retension", "retention"),
+        ('[stores.demo]\ntimezon = "UTC"\n', "stores.demo.timezon", "timezone"),
+        ("[stores.demo.sensors.s1]\nrssi_treshold_dbm = -60\n", "stores.demo.sensors.s1.rssi_treshold_dbm", None),
+        ('[notice]\ncontroler = "x"\n', "notice.controler", "controller"),
+    ],
+)
+def test_a_typo_gets_did_you_mean_once_on_stderr(tmp_path: Path, text: str, key: str, meant: str | None) -> None:
+    (tmp_path / "footfall.toml").write_text(text)
+    run = run_footfall("run", cwd=tmp_path)
+    assert run.returncode == 1 and run.stdout == ""
+    (line,) = run.stderr.splitlines()
+    meant = meant or "rssi_threshold_dbm"
+    guess = f"unknown key; did you mean '{meant}'? (every key: docs/configuration.md)"
+    assert line == f"footfall: error: footfall.toml: {key}: {guess}"
+    (tmp_path / "footfall.toml").write_text("[privacy]\nzzz = 1\n")
+    assert "did you mean" not in run_footfall("run", cwd=tmp_path).stderr, "no guess when nothing is close"

@@ -132,8 +132,17 @@ def sensor_rows(store: str, midnight: datetime) -> list[dict]:
         for minute in range(60):
             quiet = minute == 7
             at = (midnight + timedelta(hours=hour, minutes=minute)).astimezone(UTC)
-            frames, probes = (None, None) if quiet else (40.0, 9.0)
-            rows.append({"sensor": sensor, "minute": at, "frames": frames, "probes": probes, "suppressed": quiet})
+            frames, probes = (None, None) if quiet else (40, 9)
+            rows.append(
+                {
+                    "sensor": sensor,
+                    "minute": at,
+                    "frames": frames,
+                    "probes": probes,
+                    "suppressed": quiet,
+                    "continuous": True,  # a running collector: a minute without a row is an outage
+                }
+            )
     return rows
 
 
@@ -267,12 +276,16 @@ def test_overview_headline_figures_and_same_weekday_comparison(scenario: int, st
     assert day is not None
     earlier = [expected_day(stores, D - timedelta(weeks=w), k) for w in range(1, 5)]
     reference = mean(sum(e.visitors) for e in earlier if e is not None and None not in e.visitors)
-    assert shown["Visitors"] == (count_text(day.visitors, k), change_text(sum(day.visitors), reference))
+    against = "vs the average of 4 previous Fridays"  # the deltas say what they compare against
+    assert shown["Visitors"] == (count_text(day.visitors, k), f"{change_text(sum(day.visitors), reference)} {against}")
     assert shown["Visits"][0] == count_text(day.visits, k)
     assert shown["Passers-by"][0] == count_text(day.passersby, k)
     rate = day.rate_parts[0] / sum(day.rate_parts)
     earlier_rates = [e.rate_parts[0] / sum(e.rate_parts) for e in earlier if e is not None]
-    assert shown["Capture rate"] == (f"{rate * 100:.0f}%", f"{(rate - mean(earlier_rates)) * 100:+.1f} pts")
+    assert shown["Capture rate"] == (
+        f"{rate * 100:.0f}%",
+        f"{(rate - mean(earlier_rates)) * 100:+.1f} pts {against}",
+    )
     weighted = sum(p * v for p, v in day.p50) / sum(v for _, v in day.p50)
     assert shown["Median dwell"][0] == minutes_text(weighted)
     assert "Friday 17 May 2024" in texts(at) and "Thursday 16 May 2024" in texts(at)
@@ -345,21 +358,54 @@ def test_a_day_without_marts_is_no_data_not_zero(scenario: int) -> None:
 
 def test_a_total_over_stores_says_when_a_store_has_no_data(scenario: int) -> None:
     """North has no marts on NORTH_MISSING_DAY: the total of both stores is south's
-    alone, and the page says so rather than adding north in as zero."""
+    alone; the page says so, compares it with south's own earlier days (not with both
+    stores' totals, which would read as a drop), and flags the day in the chart."""
     at = open_page("overview", dates=(NORTH_MISSING_DAY - timedelta(days=6), NORTH_MISSING_DAY))
     warnings = [w.value for w in at.warning]
-    assert any("Only 1 of the 2 stores selected" in w for w in warnings), warnings
-    assert metrics(at)["Visitors"][0] == f"{true_daily('south', NORTH_MISSING_DAY)['visitors']:,}"
+    assert any("no data from north" in w and "no data is not zero" in w for w in warnings), warnings
+    south = true_daily("south", NORTH_MISSING_DAY)["visitors"]
+    earlier = [true_daily("south", NORTH_MISSING_DAY - timedelta(weeks=w))["visitors"] for w in range(1, 5)]
+    value, delta = metrics(at)["Visitors"]
+    assert value == f"{south:,}"
+    weekday = f"{NORTH_MISSING_DAY:%A}"
+    assert delta == f"{change_text(south, mean(earlier))} vs the average of 4 previous {weekday}s", "south vs south"
+    both = open_page("overview", dates=(NORTH_MISSING_DAY - timedelta(days=3), NORTH_MISSING_DAY + timedelta(days=3)))
+    bars = chart_rows(both, "state").set_index("day")
+    flagged = bars.loc[f"{NORTH_MISSING_DAY:%a %-d %b}"]
+    assert flagged["state"] == "some stores without data" and flagged["note"] == "no data from north"
+    assert flagged["height"] == south, "the other store's total, drawn as what it is"
+    assert (bars.drop(f"{NORTH_MISSING_DAY:%a %-d %b}")["state"] != "some stores without data").all()
     complete = open_page("overview", dates=(D - timedelta(days=6), D))
-    assert not any("stores selected have figures" in w.value for w in complete.warning)
+    assert not any("no data from" in w.value for w in complete.warning)
 
 
 # --- hourly --------------------------------------------------------------------------------
 
 
+def test_hourly_views_default_to_the_opening_hours(scenario: int) -> None:
+    """North opens 09:00-20:00; south sets no hours: all 24 (and the page says why)."""
+    north = open_page("hourly", stores=["north"])
+    hours = table(north, "hour", "arrivals")["hour"].tolist()
+    assert hours == [f"{h:02d}:00{DASH}{h + 1:02d}:00" for h in range(9, 20)]
+    assert sorted(chart_rows(north, "state")["hour"]) == list(range(9, 20))
+    assert set(chart_rows(north, "mean_arrivals")["hour"]) == set(range(9, 20)), "the heat map too"
+    rates = open_page("capture_rate", stores=["north"])
+    assert sorted(chart_rows(rates, "state")["hour"]) == list(range(9, 20)), "and the capture rate by hour"
+    south = open_page("hourly", stores=["south"])
+    assert len(table(south, "hour", "arrivals")) == 24 and "set opening_hours" in texts(south)
+
+
+def all_hours(at: AppTest) -> AppTest:
+    """The hourly page with every hour, not only the opening hours (when it has the choice)."""
+    if any(toggle.key == "hourly_all_hours" for toggle in at.toggle):
+        at.toggle(key="hourly_all_hours").set_value(True).run()
+    assert not at.exception
+    return at
+
+
 def test_hourly_figures_and_the_sensor_gap(scenario: int) -> None:
     k = scenario
-    at = open_page("hourly", stores=["north"])
+    at = all_hours(open_page("hourly", stores=["north"]))
     rows = table(at, "hour", "arrivals").set_index("hour")
     assert len(rows) == 24
     for hour in range(24):
@@ -375,7 +421,9 @@ def test_hourly_figures_and_the_sensor_gap(scenario: int) -> None:
             assert rows.loc[label, "capture rate"] == f"{arrivals / (arrivals + passersby) * 100:.0f}%"
     bars = chart_rows(at, "state").set_index("hour")
     assert bars.loc[14, "state"] == bars.loc[15, "state"] == bars.loc[3, "state"] == "no data"
-    assert bars.loc[8, "state"] == "below k" and bars.loc[8, "height"] == k - 1, "sensor up, store closed"
+    closed = bars.loc[8]  # sensor up, store closed: 0 arrivals, published as below k
+    assert closed["state"] == "below k" and closed["shown"] == f"< {k}"
+    assert pd.isna(closed["height"]) and pd.isna(closed["high"]), "a hidden count is never drawn as a value"
     assert rows.loc[f"08:00{DASH}09:00", "arrivals"] == f"< {k}"
 
 
@@ -389,18 +437,27 @@ def test_weekday_hour_heat_map_is_the_mean_per_weekday(scenario: int) -> None:
     checked = 0
     for weekday in range(7):
         for hour in range(24):
-            totals = []
+            totals, complete = [], 0
             for day in (d for d in days if d.weekday() == weekday):
-                parts = [true_hourly(s, day, hour)[0] for s in ZONES if day in daily_dates(s)]
+                if not all(day in daily_dates(s) for s in ZONES):
+                    continue  # a store without data that day: left out, never averaged in as quiet
+                complete += 1
+                parts = [true_hourly(s, day, hour)[0] for s in ZONES]
                 if not any(mb.hidden(p, k) for p in parts):
                     totals.append(sum(parts))
             cell = cells.loc[(names[weekday], hour)]
             if totals:
                 assert cell["mean_arrivals"] == pytest.approx(mean(totals)), (weekday, hour)
+                assert cell["state"] == "count"
                 checked += 1
+            elif complete:
+                assert pd.isna(cell["mean_arrivals"]) and cell["shown"] == f"< {k}" and cell["state"] == "below k"
             else:
-                assert pd.isna(cell["mean_arrivals"]) and cell["shown"] == f"< {k}"
+                assert cell["state"] == "no data" and cell["shown"] == "no data", "no data looks unlike < k"
     assert checked > 20
+    assert "Left out, a store had no data: " + f"{NORTH_MISSING_DAY:%a %-d %b}" in texts(at)
+    spec = next(e for e in at.get("vega_lite_chart") if "mean_arrivals" in e.proto.spec)
+    assert '"domainMin": 0' in spec.proto.spec, "the colour scale starts at 0"
 
 
 # --- dwell, capture rate ----------------------------------------------------------------------
@@ -438,8 +495,8 @@ def test_capture_rate_of_the_day_and_the_range(scenario: int) -> None:
     passersby = sum(p.rate_parts[1] for p in parts if p)
     assert shown["Capture rate, 7 days"][0] == f"{visitors / (visitors + passersby) * 100:.0f}%"
     all_visitors = [v for p in parts if p for v in p.visitors]
-    assert shown["Visitors (range)"][0] == count_text(all_visitors, k)
-    assert DASH in shown["Visitors (range)"][0], "south's suppressed Thursday makes it a range"
+    assert shown["Visitors"][0] == count_text(all_visitors, k)
+    assert DASH in shown["Visitors"][0], "south's suppressed Thursday makes it a range"
 
 
 # --- occupancy, stores, sensor health -------------------------------------------------------------
@@ -469,10 +526,19 @@ def test_stores_side_by_side(scenario: int) -> None:
         values = [published(true_daily(store, d)["visitors"], k) for d in mine]
         assert rows.loc[store, "visitors"] == count_text(values, k)
         assert rows.loc[store, "days with data"] == f"{len(mine)} of 7"
-    north_now = sum(true_daily("north", d)["visitors"] for d in days if d in daily_dates("north"))
-    north_before = sum(true_daily("north", d)["visitors"] for d in previous)
-    assert rows.loc["north", "vs previous period"] == change_text(north_now, north_before)
+    # issue 13: north misses a day of the range; its total fell by that day's visitors, and the page said
+    # "-12 %". Periods compare per day with data: 6 days now against 7 before.
+    now_days = [d for d in days if d in daily_dates("north")]
+    north_now = sum(true_daily("north", d)["visitors"] for d in now_days) / len(now_days)
+    north_before = sum(true_daily("north", d)["visitors"] for d in previous) / len(previous)
+    assert len(now_days) == 6
+    assert rows.loc["north", "vs previous period, per day"] == (
+        f"{change_text(north_now, north_before)} (6 vs 7 days with data)"
+    )
+    whole = sum(true_daily("north", d)["visitors"] for d in now_days) * 7 / 6  # not the naive totals' change
+    assert change_text(whole / 7, north_before) == change_text(north_now, north_before)
     assert list(rows.index) == ["north", "south"], "sorted by visitors"
+    assert any("north: data on fewer than the 7 days" in w.value for w in at.warning)
 
 
 def test_sensor_health_shows_gaps_as_no_data(scenario: int) -> None:
@@ -485,14 +551,47 @@ def test_sensor_health_shows_gaps_as_no_data(scenario: int) -> None:
         ["14:00", "16:00", "2 h 00 min"],
         ["21:00", "00:00", "3 h 00 min"],
     ]
+    assert set(door["why"]) == {"no heartbeat (down)"}, "a continuous sensor: every silence is an outage"
     back = gaps[gaps["sensor"] == "back"]
     assert back["no data for"].tolist() == ["the whole day"], "a configured sensor never heard"
     coverage = table(at, "sensor", "minutes heard").set_index("sensor")
     heard = (21 - 7 - 2) * 60
-    assert coverage.loc["door", "minutes heard"].startswith(f"{heard:,} (")
-    assert coverage.loc["back", "minutes heard"] == "no data"
+    assert coverage.loc["door", "minutes heard"] == f"{heard:,}"
+    assert coverage.loc["door", "covered"] == f"12 h 00 min ({heard / (7 * 1440) * 100:.0f}% of the time)"
+    assert coverage.loc["back", "covered"] == "no data"
     ticks = chart_rows(at, "level")
     assert len(ticks) == heard and (ticks["shown"] == "< 5").sum() == 12, "minutes below k are heard, shown < k"
+
+
+def test_quiet_minutes_inside_a_capture_are_not_outages(scenario: int, tmp_path: Path) -> None:
+    """Issue 13: north's sensor collected from capture files (not continuous): its silent
+    14:00-16:00 inside the capture is quiet, not "sensor down"; only the time before its
+    first and after its last minute is no data. Hours, coverage and gaps say so."""
+    for file in (tmp_path / "data" / "marts" / "sensor_health" / "store=north").rglob("*.parquet"):
+        table_ = pq.read_table(file)
+        flags = pa.array([False] * table_.num_rows)
+        pq.write_table(table_.set_column(table_.schema.get_field_index("continuous"), "continuous", flags), file)
+    at = open_page("sensor_health", stores=["north"])
+    gaps = table(at, "from", "to", "no data for")
+    door = gaps[gaps["sensor"] == "door"]
+    assert door[["from", "to", "why"]].values.tolist() == [
+        ["00:00", "07:00", "outside the capture"],
+        ["21:00", "00:00", "outside the capture"],
+    ], "14:00-16:00 lies inside the capture"
+    assert "120 quiet minutes in which no frame was heard" in texts(at)
+    coverage = table(at, "sensor", "covered").set_index("sensor")
+    span = (21 - 7) * 60  # 07:00 to 21:00, quiet minutes included
+    assert coverage.loc["door", "covered"] == f"14 h 00 min ({span / (7 * 1440) * 100:.0f}% of the time)"
+    hourly = all_hours(open_page("hourly", stores=["north"]))
+    rows = table(hourly, "hour", "arrivals").set_index("hour")
+    assert rows.loc[f"14:00{DASH}15:00", "arrivals"] == "< 5", "covered, and nobody came: not no data"
+    assert rows.loc[f"03:00{DASH}04:00", "arrivals"] == "no data", "outside the capture"
+    stores = table(open_page("stores", stores=["north"]), "store", "sensor coverage").set_index("store")
+    week = [D - timedelta(days=n) for n in range(7)]
+    assert stores.loc["north", "sensor coverage"] == f"{span / (2 * 7 * 1440) * 100:.0f}%", (
+        "one sensor's span on the one day it has heartbeats, of two sensors over a week"
+    )
+    assert len(week) == 7
 
 
 # --- privacy -------------------------------------------------------------------------------
@@ -567,6 +666,7 @@ def test_empty_state_tells_a_new_user_what_to_do(page: str, tmp_path: Path, monk
     assert "No data yet" in words
     assert "footfall collect" in words and "footfall run" in words and str(tmp_path / "data" / "marts") in words
     assert not at.metric and not at.dataframe
+    assert [w.value for w in at.warning] == [f"No data folder at {tmp_path / 'data'}: nothing to show (see --data)."]
 
 
 def test_a_damaged_mart_file_is_named_and_the_rest_shown(scenario: int, tmp_path: Path) -> None:

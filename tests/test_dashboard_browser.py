@@ -89,13 +89,14 @@ def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
 
 def demo_headline(data: Path) -> dict[str, str]:
     """The demo day's figures, read from the daily mart (one store, one day)."""
-    ((visitors, visits, passersby, rate, p50),) = duckdb.sql(
-        "select visitors, visits, passersby, visitors / (visitors + passersby), dwell_p50_s "
-        f"from read_parquet('{data}/marts/daily/**/*.parquet', hive_partitioning = true)"
+    ((visitors, low, high, visits, passersby, rate, p50),) = duckdb.sql(
+        "select visitors, visitors_low, visitors_high, visits, passersby, visitors / (visitors + passersby), "
+        f"dwell_p50_s from read_parquet('{data}/marts/daily/**/*.parquet', hive_partitioning = true)"
     ).fetchall()
     minutes = round(p50 / 60)
+    ranged = f" ({low:,}\u2013{high:,})" if (low, high) != (visitors, visitors) else ""  # the estimate's range
     return {
-        "Visitors": f"{visitors:,}",
+        "Visitors": f"{visitors:,}{ranged}",
         "Visits": f"{visits:,}",
         "Passers-by": f"{passersby:,}",
         "Capture rate": f"{rate * 100:.0f}%",
@@ -125,6 +126,16 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                 exceptions = page.locator('[data-testid="stException"]')
                 assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()}"
                 assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+                body = page.inner_text("body")
+                assert "README" not in body, f"{name}: a manager is never sent to the README"
+                download = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download this page (CSV)")
+                assert download.count() == 1, f"{name}: a CSV of what the page shows"
+                if name != "privacy":
+                    with page.expect_download() as started:
+                        download.first.click()
+                    csv = Path(started.value.path()).read_text(encoding="utf-8")
+                    assert csv.count("\n") >= 2 and "nan" not in csv.split(","), f"{name}: {csv[:200]}"
+                    assert started.value.suggested_filename.startswith(f"footfall-{name}-demo-2024-")
                 if name == "overview":
                     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
                     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
@@ -132,7 +143,8 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                     shown = dict(zip([label.strip() for label in labels], [v.strip() for v in values], strict=True))
                     for label, value in expected.items():
                         assert shown.get(label) == value, (label, shown)
-                    assert "Friday 15 March 2024" in page.inner_text("body")
+                    assert "Friday 15 March 2024" in body
+                    assert "How many people came in" in body, "the page says what it answers"
         finally:
             browser.close()
 
@@ -155,3 +167,21 @@ def test_a_bad_configuration_stops_before_serving(tmp_path: Path) -> None:
     done = run_footfall("dashboard", "--port", str(free_port()), cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.output
     assert done.stderr.startswith("footfall: error:") and "privacy.k" in done.stderr
+
+
+def test_a_missing_data_folder_is_said_at_start(tmp_path: Path) -> None:
+    """In the audit's words, before the server starts (which it still does: the pages
+    say how to get data, and the privacy page needs none)."""
+    process = subprocess.Popen(
+        [str(FOOTFALL), "dashboard", "--data", str(tmp_path / "nowhere"), "--port", str(free_port()), "--no-browser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stderr.readline() if process.stderr else ""
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert line.startswith(f"footfall: note: no data folder at {tmp_path / 'nowhere'}: nothing to show (see --data)")

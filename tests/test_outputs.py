@@ -130,3 +130,29 @@ def test_the_runners_calendar_follows_the_widths_of_the_steps() -> None:
     quarter, bin_width = con.execute("select quarter_us(), occupancy_bin_us()").fetchall()[0]
     assert quarter == epochs.QUARTER_US, "the collector's local days use the same quarter hours"
     assert bin_width == 5 * 60 * 1_000_000, "DESIGN.md: people present per 5 minutes"
+
+
+def test_every_count_is_an_integer_and_every_people_mart_says_it_is_estimated() -> None:
+    """Issue 13: occupancy.present, visits.sightings and sensor health's frames and probes
+    were doubles; hourly lacked the `estimated` flag that daily has."""
+    for dataset in outputs.DATASETS:
+        for column in dataset.columns:
+            if column.count:
+                assert pa.types.is_integer(column.type.arrow), f"{dataset.name}.{column.name}"
+                assert column.sums, f"{dataset.name}.{column.name}: say how it adds up"
+    for mart in ("daily", "hourly", "occupancy"):
+        assert outputs.MARTS[mart].column("estimated").type == outputs.BOOL
+
+
+def test_integer_counts_as_written(published: tuple[int, Path]) -> None:
+    _, data = published
+    for dataset, name in [
+        (outputs.VISITS, "sightings"),
+        (outputs.OCCUPANCY, "present"),
+        (outputs.SENSOR_HEALTH, "frames"),
+        (outputs.SENSOR_HEALTH, "probes"),
+    ]:
+        schema, _ = read(data, dataset)
+        assert schema.field(name).type == pa.int64(), f"{dataset.name}.{name}"
+    schema, _ = read(data, outputs.HOURLY)
+    assert schema.field("estimated").type == pa.bool_()

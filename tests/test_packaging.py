@@ -15,15 +15,30 @@ from capture_files import REPO, SHARED_CAPTURES
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel, and what building it printed."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(REPO)],
         check=True,
         capture_output=True,
+        text=True,
     )
     (found,) = out.glob("footfall-*.whl")
-    return found
+    return found, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[Path, str]) -> Path:
+    return built[0]
+
+
+def test_the_build_says_nothing_alarming(built: tuple[Path, str]) -> None:
+    """Issue 13: a newcomer's install printed 40 lines of setuptools warnings about
+    footfall.dashboard.app_pages, a folder of data files it did not list as a package."""
+    log = built[1]
+    for alarm in ("Package would be ignored", "is absent from the `packages` configuration", "DeprecationWarning"):
+        assert alarm not in log, log[log.find(alarm) - 500 : log.find(alarm) + 500]
 
 
 def test_wheel_holds_every_part(wheel: Path) -> None:
@@ -36,6 +51,7 @@ def test_wheel_holds_every_part(wheel: Path) -> None:
         "footfall/privacy/audit.py",
         "footfall/pipeline/__init__.py",
         "footfall/dashboard/__init__.py",
+        "footfall/dashboard/app_pages/overview.py",
     ]:
         assert module in names, module
     tracked = subprocess.run(["git", "ls-files", "pipeline", "dashboard"], cwd=REPO, capture_output=True, text=True)

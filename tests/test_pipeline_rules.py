@@ -237,6 +237,38 @@ def test_sensor_health_from_heartbeats(tmp_path: Path) -> None:
     assert health == {("s1", minute): (110, 4), ("s2", minute): (7, 0), ("s1", minute + MINUTE): (50, 2)}
 
 
+def test_sensor_health_says_which_sensors_reported_their_quiet_minutes(tmp_path: Path) -> None:
+    """Issue 13: a capture file holds only the minutes with frames, so a minute without a
+    row inside its span is quiet; a running collector (stream, live) writes its quiet
+    minutes as zeros, so there a minute without a row is an outage. `continuous` tells
+    the dashboard which, per sensor and day, from the heartbeats themselves."""
+    (tmp_path / "footfall.toml").write_text(config())
+    folder = tmp_path / "data" / "heartbeats" / "store=shop" / f"date={DAY}"
+    folder.mkdir(parents=True)
+    minute = local(10).astimezone(UTC)
+    minutes = [minute, minute + MINUTE, minute + 5 * MINUTE, minute, minute + 5 * MINUTE]
+    pq.write_table(
+        pa.table(
+            {
+                "minute": minutes,
+                "sensor": ["stream", "stream", "stream", "file", "file"],
+                "frames": [40, 0, 40, 40, 40],  # the stream heard nothing at 10:01 and said so
+                "probes": [9, 0, 9, 9, 9],
+            }
+        ),
+        folder / "part-a-0.parquet",
+    )
+    result = run_pipeline(tmp_path, seen(1, local(10), local(10, 30)))
+    continuous = {(r["sensor"], r["minute"]): r["continuous"] for r in result["marts/sensor_health"]}
+    assert continuous == {
+        ("stream", minute): True,
+        ("stream", minute + MINUTE): True,
+        ("stream", minute + 5 * MINUTE): True,
+        ("file", minute): False,
+        ("file", minute + 5 * MINUTE): False,
+    }
+
+
 def test_run_command_end_to_end(workspace: Path) -> None:
     (workspace / "footfall.toml").write_text(config())
     write(workspace / "data", seen(1, local(10), local(10, 30)) + seen(2, local(11), local(11, 2), rssi=-80))
@@ -249,10 +281,19 @@ def test_run_command_end_to_end(workspace: Path) -> None:
     assert again.returncode == 0 and "nothing new" in again.stderr
 
 
-def test_no_sightings_is_a_message_not_an_error(workspace: Path) -> None:
+def test_no_data_is_an_error_worded_as_the_audit_words_it(workspace: Path) -> None:
+    """Issue 13: `footfall run` on a data folder that does not exist, or holds no sightings,
+    exited 0 as if it had done its work."""
     run = run_footfall("run", "--date", "2024-01-01", cwd=workspace)
-    assert run.returncode == 0 and "no sightings" in run.stderr
+    audit = run_footfall("privacy", "audit", cwd=workspace)
+    assert run.returncode == audit.returncode == 1
+    assert run.stderr == audit.stderr.replace("nothing to audit", "nothing to run")
+    assert run.stderr == f"footfall: error: no data folder at {workspace / 'data'}: nothing to run (see --data)\n"
     assert not (workspace / "data").exists()
+    (workspace / "data").mkdir()
+    empty = run_footfall("run", cwd=workspace)
+    assert empty.returncode == 1
+    assert empty.stderr == "footfall: error: no sightings for any store under data: run `footfall collect` first\n"
     bad = run_footfall("run", "--date", "2024-13-01", cwd=workspace)
     assert bad.returncode == 1 and "--date" in bad.stderr
 

@@ -405,17 +405,18 @@ def test_small_cells_respect_k_and_the_suppressed_flag(demo_outputs: Collected, 
     workspace = copy_of(demo_outputs, tmp_path)
     hourly = _first(workspace, "marts/hourly")
     table = pq.read_table(hourly)
-    arrivals = table.column("arrivals").to_pylist()
-    assert None in arrivals and any(a is not None for a in arrivals)  # the pipeline suppressed some
-    shown = [a for a in arrivals if a is not None]
+    passersby = table.column("passersby").to_pylist()  # (the demo's lab has few arrivals: all below k)
+    assert None in passersby and any(a is not None for a in passersby)  # the pipeline suppressed some
+    shown = [a for a in passersby if a is not None]
     assert min(shown) >= 5
     assert audit(workspace)[0] == 0
     (workspace / "footfall.toml").write_text("[privacy]\nk = 100\n")
     status, findings, _ = audit(workspace)
     flagged = {(file.parent.parent.parent.name, column) for _, file, column in findings}
-    assert status == 1 and ("hourly", "arrivals") in flagged and ("daily", "visitors") in flagged
+    assert status == 1 and ("hourly", "passersby") in flagged and ("daily", "visitors") in flagged
     (workspace / "footfall.toml").write_text("[privacy]\nk = 1\n")
-    _rewrite(hourly, lambda t: t.set_column(1, "arrivals", pa.array([1] * t.num_rows, pa.int64())))
+    column = table.schema.get_field_index("passersby")
+    _rewrite(hourly, lambda t: t.set_column(column, "passersby", pa.array([1] * t.num_rows, pa.int64())))
     assert audit(workspace)[0] == 0
 
 
@@ -457,3 +458,25 @@ def test_a_damaged_parquet_file_cannot_be_vouched_for(demo_outputs: Collected, t
     daily.write_bytes(daily.read_bytes()[:40])
     status, findings, _ = audit(workspace)
     assert (status, findings) == (1, [("unreadable", daily.resolve(), None)])
+
+
+def test_a_finding_in_a_log_gives_its_lines(
+    demo_outputs: Collected, tmp_path: Path, demo_secrets: tuple[bytes, bytes]
+) -> None:
+    """Issue 13: a finding in a log named the file only; its reader needs the lines."""
+    workspace = copy_of(demo_outputs, tmp_path)
+    log = workspace / "logs" / "collector.log"
+    log.parent.mkdir()
+    lines = [f"{time.ctime()} started"] * 40
+    for number in (3, 17, 40):  # 1-based
+        lines[number - 1] = f"{time.ctime()} probe request from {demo_secrets[0].hex(':')} rssi -61"
+    log.write_text("\n".join(lines) + "\n")
+    text = run_footfall("privacy", "audit", "--log", log, cwd=workspace)
+    assert text.returncode == 1
+    (finding,) = [line for line in text.stdout.splitlines() if line.startswith("mac-text:")]
+    assert finding.endswith("3 occurrence(s) in the file, lines 3, 17 and 40"), finding
+    status, _, result = audit(workspace, "--log", log)
+    assert status == 1
+    (item,) = [i for i in result["items"] if i["rule"] == "mac-text"]
+    assert item["detail"] == "3 occurrence(s) in the file, lines 3, 17 and 40"
+    assert demo_secrets[0].hex(":") not in text.output, "the place, never the value"

@@ -112,3 +112,21 @@ def test_markdown_and_html_say_the_same_as_the_json(workspace: Path) -> None:
         assert f"- {line}" in markdown
     assert "equipment list 3 entries" in markdown and "equipment list 3 entries" in page
     assert page.startswith("<!doctype html>") and "<li>Small-cell suppression is off (k = 1)" in page
+
+
+def test_the_report_carries_the_notices_gdpr_items_and_says_what_ie_hash_allows(workspace: Path) -> None:
+    (workspace / "footfall.toml").write_text(
+        '[notice]\ncontroller = "Corner Store Co"\ncontact = "dpo@corner.example"\n'
+        'legal_basis = "legitimate interest (art. 6(1)(f))"\n'
+    )
+    report = _report(workspace)
+    assert report["settings"]["notice_missing"] == ["notice.dpo", "notice.authority"]
+    assert report["settings"]["notice"]["controller"] == "Corner Store Co"
+    fingerprint = [line for line in report["explanation"] if "ie_hash" in line]
+    assert len(fingerprint) == 1 and "device-family fingerprint" in fingerprint[0]
+    assert "single a device out" in fingerprint[0] and "across days" in fingerprint[0]
+    for fmt in ("md", "html"):
+        text = run_footfall("privacy", "report", "--format", fmt, cwd=workspace).stdout
+        assert "Customer notice (GDPR art. 13)" in text and "Corner Store Co" in text
+        assert "device-family fingerprint" in text
+        assert "notice.dpo, notice.authority" in text

@@ -278,3 +278,38 @@ def test_retention_deletes_what_no_tier_can_age(demo_outputs: Collected, tmp_pat
     shutil.rmtree(live_run)
     audit = run_footfall("privacy", "audit", cwd=workspace)
     assert audit.returncode == 0, audit.output
+
+
+def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(demo_outputs: Collected, workspace: Path) -> None:
+    """Issue 13: a dry run listed nothing when nothing was due, and never said when
+    something would be; retention had no --format json like the audit."""
+    (workspace / "footfall.toml").write_text("[retention]\nsightings = 2\nvisits = 30\nmarts = 0\n")
+    today = datetime.now(UTC).date()  # the stores are not configured: UTC
+    planted = _aged_data(demo_outputs, workspace, today)
+    ages = {(dataset, store, day) for dataset, store, day in planted if dataset in TIER}
+    # by hand: a partition of age a and retention n falls due at midnight of day date + n + 1;
+    # of those not yet due, the first is the sightings of age 2 (due tomorrow at 00:00 UTC)
+    pending = [
+        (day + timedelta(days=(2 if TIER[dataset] == "sightings" else 30) + 1), dataset, store, day)
+        for dataset, store, day in ages
+        if (today - day).days <= (2 if TIER[dataset] == "sightings" else 30)
+    ]
+    first_due, dataset, store, day = min(pending)
+    assert first_due == today + timedelta(days=1)
+    dry = run_footfall("retention", "--dry-run", cwd=workspace)
+    assert dry.returncode == 0
+    (line,) = [line for line in dry.stdout.splitlines() if line.startswith("next due: ")]
+    assert line.startswith(f"next due: {dataset} store={store} date={day} on {first_due} 00:00 UTC (in ")
+    assert day == today - timedelta(days=2)
+    as_json = json.loads(run_footfall("retention", "--dry-run", "--format", "json", cwd=workspace).stdout)
+    assert as_json["dry_run"] is True and as_json["retention_days"] == {"sightings": 2, "visits": 30, "marts": 0}
+    assert as_json["next_due"]["at"] == f"{first_due}T00:00:00+00:00"
+    listed = {(p["dataset"], p["store"], date.fromisoformat(p["date"])) for p in as_json["partitions"]}
+    assert listed == _listed(dry.stdout, "would delete") and listed
+    deleted = json.loads(run_footfall("retention", "--format", "json", cwd=workspace).stdout)
+    assert deleted["dry_run"] is False and len(deleted["partitions"]) == len(listed)
+    assert _on_disk(workspace) == planted - listed
+    nothing = workspace / "other"
+    nothing.mkdir()
+    (nothing / "footfall.toml").write_text("[retention]\nsightings = 0\nvisits = 0\nmarts = 0\n")
+    assert "next due: nothing" in run_footfall("retention", "--dry-run", cwd=nothing).stdout

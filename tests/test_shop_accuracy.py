@@ -7,7 +7,6 @@ two small ones in `make test`."""
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from pathlib import Path
 
@@ -68,12 +67,12 @@ def test_followed_phones_are_one_person_each(randomising) -> None:
     step = importlib.import_module("footfall.pipeline.02_link_pseudonyms")
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.execute(
-        f"create view sightings as select * from read_parquet('{folder}/data/sightings/**/*.parquet', hive_partitioning=true)"
-    )
+    sightings = folder / "data" / "sightings" / "**" / "*.parquet"
+    con.execute(f"create view sightings as select * from read_parquet('{sightings}', hive_partitioning=true)")
     con.execute("create macro micros(ts) as epoch_us(ts)")
     con.execute(
-        "create table store_settings as select 'shop' as store, 900000000::bigint as gap_us, -70.0 as rssi_threshold_dbm"
+        "create table store_settings as "
+        "select 'shop' as store, 900000000::bigint as gap_us, -70.0 as rssi_threshold_dbm"
     )
     con.execute("create table sensor_thresholds (store varchar, sensor varchar, rssi_threshold_dbm double)")
     links = step.links(con.sql(step.SOURCE_SQL).to_arrow_table()).to_pandas()
@@ -81,11 +80,12 @@ def test_followed_phones_are_one_person_each(randomising) -> None:
     heard = con.sql("select epoch_us(ts) as ts_us, seq, device from sightings where sensor = 's1'").df()
     sent = dict(
         zip(
-            zip(frames["s1_ts_us"].tolist(), (frames["s1_seq"].astype(int) % 4096).tolist()),
+            zip(frames["s1_ts_us"].tolist(), (frames["s1_seq"].astype(int) % 4096).tolist(), strict=True),
             frames["s1_person"].tolist(),
+            strict=True,
         )
     )
-    heard["person"] = [sent.get((t, s % 4096)) for t, s in zip(heard.ts_us, heard.seq)]
+    heard["person"] = [sent.get((t, s % 4096)) for t, s in zip(heard.ts_us, heard.seq, strict=True)]
     merged = heard.merge(links, on="device")
     followed = merged[merged.followed]
     people = followed.groupby("device_key").person.nunique()

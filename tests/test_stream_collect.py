@@ -243,11 +243,13 @@ def test_the_pipeline_reads_a_running_sensors_parts_and_older_heartbeats(workspa
     run = run_footfall("run", *args[:-4], "--data", "data", cwd=workspace)
     assert run.returncode == 0, run.output
     health = duckdb.sql(
-        "select sensor, epoch_us(minute) // 60000000, frames, probes, suppressed from "
+        "select sensor, epoch_us(minute) // 60000000, frames, probes, suppressed, continuous from "
         f"read_parquet('{workspace}/data/marts/sensor_health/**/*.parquet')"
     ).fetchall()
-    ours = {m: (f, p, s) for sensor, m, f, p, s in health if sensor == "s1"}
+    ours = {m: (f, p, s) for sensor, m, f, p, s, _ in health if sensor == "s1"}
     assert set(ours) == set(minutes)
     quiet = [m for m, counts in minutes.items() if counts == (0, 0, 0)]
     assert quiet and all(ours[m] == (None, None, True) for m in quiet)
-    assert [(f, p) for sensor, _, f, p, _ in health if sensor == "s0"] == [(100, 9)]
+    assert [(f, p) for sensor, _, f, p, _, _ in health if sensor == "s0"] == [(100, 9)]
+    continuous = {sensor: c for sensor, *_, c in health}
+    assert continuous == {"s1": True, "s0": False}, "a stream says its quiet minutes; the older file did not"

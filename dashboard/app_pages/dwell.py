@@ -1,5 +1,7 @@
 """Dwell time: how long visitors stay, in the buckets of the dwell mart, with the
-median and the 90th percentile of the day looked at and of the range."""
+median and the 90th percentile of the day looked at and of the range. A bucket's
+share is of all the visits (the daily mart's), so a hidden bucket is never left out
+of the whole: its share is the range it lies in."""
 
 import pandas as pd
 import streamlit as st
@@ -12,9 +14,15 @@ k = current.k
 data = view.guard(lambda: current.marts.dwell(selection))
 days = data.days.set_index("date")
 today_row = days.loc[selection.day] if selection.day in days.index else None
+incomplete = view.incomplete_days(days, selection)
 
-st.title("Dwell time")
-st.caption(view.scope(current, selection))
+view.header(
+    "Dwell time",
+    "How long visitors stay: their visits by length of stay, the typical stay (median) and the long ones (the "
+    "90th percentile: one visit in ten is longer).",
+    current,
+    selection,
+)
 
 
 def weighted(column: str) -> figures.Figure:
@@ -43,6 +51,7 @@ with right:
     )
 
 buckets = data.buckets
+table = pd.DataFrame()
 if buckets.empty:
     st.info("No dwell figures in the selected range.")
 else:
@@ -51,29 +60,37 @@ else:
     st.altair_chart(
         charts.count_bars(bars, "bucket", "length of stay", "visits", k, sort=list(BUCKETS)), width="stretch"
     )
-    exact = buckets["visits_hidden"].eq(0)
-    total = float(buckets.loc[exact, "visits"].sum())
+    # every visit of the range (the daily mart's), the whole the shares are of
+    all_low, all_high = display.count_bounds(days["visits"].sum(), int(days["visits_hidden"].sum()), k)
     on_day = data.day_buckets.set_index("bucket")
+
+    def share(row: pd.Series) -> str:
+        low, high = display.count_bounds(row["visits"], row["visits_hidden"], k)
+        if all_high == 0:
+            return display.DASH
+        return display.share_range(low / all_high, min(1.0, high / max(all_low, 1)))
+
     table = pd.DataFrame(
         {
             "length of stay": buckets["bucket"],
             "visits (range)": [figures.count(r, "visits", k).text for _, r in buckets.iterrows()],
-            "share of visits": [
-                display.percent(r["visits"] / total) if r["visits_hidden"] == 0 and total else display.DASH
-                for _, r in buckets.iterrows()
-            ],
-            f"visits on {selection.day:%-d %b}": [
+            "share of all visits": [share(r) for _, r in buckets.iterrows()],
+            f"visits on {display.day(selection.day)}": [
                 figures.count(on_day.loc[b], "visits", k).text if b in on_day.index else display.NO_DATA
                 for b in buckets["bucket"]
             ],
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    shown_low = int(buckets.loc[buckets["visits_hidden"].eq(0), "visits"].sum())
     st.caption(
-        "A stay shorter than the minimum visit (min_dwell_min, 5 min by default) makes a passer-by, not a visit, "
-        "so “<5m” holds visits only when that minimum is lowered. Shares are of the buckets published exactly."
+        f"Shares are of all {display.count(days['visits'].sum(), int(days['visits_hidden'].sum()), k)} visits of "
+        f"the range; the buckets published exactly hold {shown_low:,} of them, the hidden ones the rest (each "
+        "share a range then). A stay shorter than the minimum visit (min_dwell_min, 5 min by default) makes a "
+        "passer-by, not a visit, so “<5m” holds visits only when that minimum is lowered."
     )
 
+by_day = pd.DataFrame()
 if len(days) > 1:
     st.subheader("Median and 90th percentile, day by day")
     trend = days.reset_index()[["date", "dwell_p50_s", "dwell_p90_s"]].melt(
@@ -83,7 +100,26 @@ if len(days) > 1:
         minutes=lambda f: f["seconds"] / 60,
         figure=lambda f: f["figure"].map({"dwell_p50_s": "median", "dwell_p90_s": "90th percentile"}),
         shown=lambda f: [display.duration(s) for s in f["seconds"]],
+        note=lambda f: [incomplete.get(day, "") for day in f["date"]],
         date=lambda f: pd.to_datetime(f["date"]),
     )
     st.altair_chart(charts.lines(trend, "date", "minutes", "figure", "day", "minutes"), width="stretch")
+    if incomplete:
+        st.caption(f"Amber: some selected store has no data that day ({figures.dates_text(sorted(incomplete))}).")
+    by_day = pd.DataFrame(
+        [
+            {
+                "date": display.day_in_table(day),
+                "median dwell": figures.dwell(row, "dwell_p50_s", k).text,
+                "90th percentile dwell": figures.dwell(row, "dwell_p90_s", k).text,
+                "note": incomplete.get(day, ""),
+            }
+            for day, row in days.iterrows()
+        ]
+    )
+view.download(
+    pd.concat([table.assign(section="by length of stay"), by_day.assign(section="day by day")], ignore_index=True),
+    "dwell",
+    selection,
+)
 view.suppression_note(k)

@@ -1,6 +1,6 @@
 """Occupancy: how many visitors were in the store, 5 minutes by 5 minutes, through
 the day looked at (and now, when that day is today), by each store's clock. A bin in
-an hour no sensor of the store heard anything is "no data", not an empty store."""
+an hour no sensor of the store covered is "no data", not an empty store."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,13 +15,21 @@ k = current.k
 data = view.guard(lambda: current.marts.occupancy(selection))
 bins = data.bins
 
-st.title("Occupancy")
-st.caption(view.scope(current, selection))
+view.header(
+    "Occupancy",
+    "How many visitors were in the store at each moment of the day, 5 minutes by 5 minutes, by the store's clock, "
+    "and when it was fullest.",
+    current,
+    selection,
+)
 st.subheader(display.day_label(selection.day, current.today()))
 
 if bins.empty:
     st.info(f"No occupancy figures for {selection.day:%A %-d %B %Y}.")
     st.stop()
+missing = figures.missing_stores(sorted(set(bins["store"])), selection.stores)
+if missing:
+    st.warning(f"{display.day(selection.day)}: {missing} (no data is not zero): the figures add up the other stores.")
 
 # each store by its own clock; a bin is silent when the store's sensors ran that day but not in its hour
 heard = set(zip(data.heard["store"], data.heard["hour"], strict=True))
@@ -78,7 +86,7 @@ if len(counted) and counted["low"].max() > 0:
     next(columns).metric("Peak", peak["shown"], help="The most people present in one 5-minute bin.")
     next(columns).metric("Time of peak", peak["time"])
 else:
-    next(columns).metric("Peak", f"< {k}" if k > 1 else "0")
+    next(columns).metric("Peak", display.below_k(k) if k > 1 else "0")
 
 several = 1 < len(selection.stores) <= 8
 if several:
@@ -97,10 +105,15 @@ else:
             for h, s, p in zip(together["present_hidden"], together["silent"], together["present"], strict=True)
         ],
     )
-st.altair_chart(charts.occupancy(frame.assign(band=k - 1), "store" if several else None, k), width="stretch")
+st.altair_chart(charts.occupancy(frame, "store" if several else None, k), width="stretch")
 st.caption(
-    f"People present: estimated visitors whose visit overlaps the 5 minutes. Grey: below k = {k} (not published). "
-    "Pale red: no sensor heard anything in that hour (no data). A visit counts on the day it began, so the first "
-    "bins after midnight miss anyone who came the evening before."
+    f"People present: estimated visitors in the store in the middle of each 5 minutes. Grey marks on the baseline: "
+    f"below {k}, not published (never drawn as a value). Pale red: no sensor covered that hour (no data). A visit "
+    "counts on the day it began, so the first bins after midnight miss anyone who came the evening before."
+)
+view.download(
+    frame[[c for c in ("store", "time", "shown") if c in frame.columns]].rename(columns={"shown": "people present"}),
+    "occupancy",
+    selection,
 )
 view.suppression_note(k)

@@ -3,6 +3,7 @@ by footfall.privacy.report from the very configuration the pipeline uses (the sa
 report as `footfall privacy report`). It needs no data: it reads the settings,
 folder listings and salt metadata, never a value of the data."""
 
+import pandas as pd
 import streamlit as st
 
 from footfall.dashboard import view
@@ -28,6 +29,10 @@ built = privacy_report(
 settings, state = built.settings, built.state
 
 st.title("Privacy")
+st.markdown(
+    "How footfall protects the people it counts: what it keeps, for how long, and what the last check found. "
+    "Nothing here shows anyone's data."
+)
 st.caption(
     f"The settings in force, from {built.config_file or 'the defaults (no configuration file)'}: the same "
     "configuration the collector and the pipeline use. `footfall privacy report` prints this report; "
@@ -47,6 +52,21 @@ for column, tier in zip(second[:3], ("sightings", "visits", "marts"), strict=Tru
     column.metric(f"Retention: {tier}", wording.days(getattr(retention, tier)))
 second[3].metric("Last salt destruction", last.destroyed_at[:10] if last else "never")
 
+shown = [
+    ("k: smallest published count", str(settings.k)),
+    ("Salt epoch", settings.epoch),
+    ("Salts alive", str(state.salts_alive)),
+    ("Opt-out entries", "unreadable" if optout is None else str(optout)),
+    *[(f"Retention: {tier}", wording.days(getattr(retention, tier))) for tier in ("sightings", "visits", "marts")],
+    ("Last salt destruction", last.destroyed_at[:10] if last else "never"),
+]
+st.download_button(
+    "Download this page (CSV)",
+    pd.DataFrame(shown, columns=["setting", "value"]).to_csv(index=False).encode("utf-8"),
+    file_name="footfall-privacy.csv",
+    mime="text/csv",
+    key="download-privacy",
+)
 st.markdown(report.render_markdown(built))
 st.download_button(
     "Download the report (JSON)",

@@ -129,8 +129,7 @@ def audit(
     """Runs every rule (see the module docstring); `against` are captures whose
     addresses and SSIDs are looked for, `logs` extra files or folders to scan."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    if not settings.data_dir.is_dir():
-        raise FootfallError(f"no data folder at {settings.data_dir}: nothing to audit (see --data)")
+    storage.require_data_folder(settings.data_dir, "audit")
     for path in logs or []:
         if not path.exists():
             raise FootfallError(f"--log: no such file or folder: {path}")
@@ -224,7 +223,17 @@ class _Scanner:
                     raise
                 self._add(UNREADABLE, path, None, f"{compression} data damaged after what was scanned ({exc})")
         where = "the file" if compression is None else f"the file ({compression}-decompressed)"
-        self._report(+found, path, None, where)
+        found = +found
+        if found:
+            self._report_lines(found, path, where)
+
+    def _report_lines(self, found: Counter[str], path: Path, where: str) -> None:
+        """A text file's findings with the lines they are on (a log's reader goes there);
+        a binary file has no lines."""
+        lines = _leak_lines(path, self.matcher)
+        for rule, count in sorted(found.items()):
+            on = lines.get(rule, [])
+            self._add(rule, path, None, f"{count} occurrence(s) in {where}" + (f", {_line_list(on)}" if on else ""))
 
     def _parquet(self, path: Path) -> None:
         try:
@@ -317,6 +326,33 @@ _DECOMPRESS: dict[str, Any] = {
     "bzip2": lambda raw: bz2.BZ2File(raw, mode="rb"),
     "xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),  # noqa: SIM115 (closed by the caller)
 }
+
+
+LINES_SHOWN = 10
+
+
+def _leak_lines(path: Path, matcher: LeakMatcher) -> dict[str, list[int]]:
+    """Per rule, the numbers of the lines that hold a finding; nothing for a file that is
+    not text (a NUL byte), where a line means nothing."""
+    lines: dict[str, list[int]] = {}
+    with _open_blob(path) as (handle, _), contextlib.suppress(EOFError, zlib.error, lzma.LZMAError, OSError):
+        for number, line in enumerate(handle, 1):
+            if b"\0" in line:
+                return {}
+            for rule in matcher.scan(line) + matcher.scan_numbers(line):
+                lines.setdefault(rule, []).append(number)
+    return lines
+
+
+def _line_list(numbers: list[int]) -> str:
+    """'line 3', 'lines 3, 17 and 40', 'lines 3, 17, ... (12 lines)'."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    shown = ", ".join(str(n) for n in numbers[:LINES_SHOWN])
+    if len(numbers) > LINES_SHOWN:
+        return f"lines {shown}, ... ({len(numbers)} lines)"
+    head, last = shown.rsplit(", ", 1)
+    return f"lines {head} and {last}"
 
 
 def _is_count(mart: str, column: str, kind: str) -> bool:

@@ -11,7 +11,7 @@ see a day whose inputs changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -117,6 +117,16 @@ class Ages:
         if (today - partition.date).days <= days:
             return False  # young by its own date: no need for its provenance
         return (today - age_date(partition, collected, zone)).days > days
+
+    def due_at(self, partition: Partition) -> datetime | None:
+        """When it falls past retention (the store's local midnight, in UTC); None when
+        its tier is kept for ever."""
+        days = retention_days(self._settings, tier_of(partition.dataset))
+        if days == 0:
+            return None
+        _, zone, collected = self._store(partition.store)
+        first_day_past = age_date(partition, collected, zone) + timedelta(days=days + 1)
+        return datetime.combine(first_day_past, time(0), zone).astimezone(UTC)
 
     def _store(self, store: str) -> tuple[date, ZoneInfo, dict[str, datetime]]:
         if store not in self._stores:

@@ -21,7 +21,7 @@ from footfall import outputs
 from footfall.collector.salts import SALT_BYTES, SaltStore
 from footfall.config import RetentionSettings, Settings, StoreSettings, VisitSettings
 from footfall.errors import FootfallError
-from footfall.privacy import documents, inventory, permissions, records, wording
+from footfall.privacy import documents, inventory, notice, permissions, records, wording
 from footfall.privacy.report_model import (
     AuditRun,
     DatasetHeld,
@@ -85,6 +85,7 @@ def _settings(settings: Settings) -> ReportSettings:
         visits=settings.file.visits,
         stores={name: _store_settings(settings, name) for name in inventory.stores(settings)},
         notice=settings.file.notice,
+        notice_missing=notice.missing(settings),
     )
 
 
@@ -225,6 +226,12 @@ def explain(report: PrivacyReport) -> list[str]:
         ),
         "Network names (SSIDs) that phones ask for are never stored, only whether a probe named one; "
         "nothing a phone sends beyond its probe (no content, no name, no phone number) is ever received.",
+        f"Each sighting also keeps `ie_hash`, a keyed hash (under the same salt) of the layout of the information "
+        f"elements the phone announced. It is a device-family fingerprint: phones of one model, system version "
+        f"and settings share it. Within one {epoch} it lets the pipeline link the changing random addresses of one "
+        f"phone, and lets whoever holds the sightings tell devices of different families apart and count how many "
+        f"of each family came; a rare family (an unusual phone) can single a device out within the {epoch}. It "
+        f"cannot be matched against a public list of layouts or across {epoch}s, because its key is the salt.",
     ]
     if epoch == "hour":
         lines.append(wording.HOURLY_EPOCH_INFLATES)
@@ -322,8 +329,24 @@ def sections(report: PrivacyReport) -> list[tuple[str, Rows]]:
         ("last retention run", _retention_run(state.last_retention)),
         ("last audit", _audit(state.last_audit)),
     ]
+    given = settings.notice
+    unset = ", ".join(settings.notice_missing)
+    notice_rows = [
+        ("controller", given.controller or "not set"),
+        ("contact", given.contact or "not set"),
+        ("data protection officer", given.dpo or "not set"),
+        ("legal basis", given.legal_basis or "not set"),
+        ("supervisory authority", given.authority or "not set"),
+        ("purpose", "counting visits, their time and length, to plan staff and opening hours"),
+        ("rights", "to object (opt-out list, for future counting), access and erasure while the salt lives"),
+        (
+            "missing",
+            f"{unset}: `footfall privacy notice` prints brackets in their place" if unset else "nothing",
+        ),
+    ]
     return [
         ("Settings in force", in_force),
+        ("Customer notice (GDPR art. 13)", notice_rows),
         ("Stores", stores or [("stores", "none configured, no data yet")]),
         ("Salts", salts),
         ("Retention and audit", runs),

@@ -68,6 +68,9 @@ class ReportSettings(_Part):
     visits: VisitSettings = Field(description="the default visit thresholds, as configured")
     stores: dict[str, StoreSettingsInForce] = Field(description="per store, configured or with data")
     notice: NoticeSettings = Field(description="the [notice] keys, as configured")
+    notice_missing: list[str] = Field(
+        default_factory=list, description="the [notice] keys GDPR art. 13 asks for that are not set (`notice.dpo`, ...)"
+    )
 
 
 class LiveSalt(_Part):

@@ -36,6 +36,15 @@ from footfall.store_days import RunState, StoreDay
 TRASH = "trash"
 
 
+@dataclass(frozen=True)
+class NextDue:
+    """What falls due next, and when (UTC)."""
+
+    at: datetime
+    store: str
+    what: str  # `sightings store=S date=D`, `salt store=S epoch=E`
+
+
 @dataclass
 class RetentionResult:
     time: datetime
@@ -45,6 +54,29 @@ class RetentionResult:
     misdated: list[Misdated] = field(default_factory=list)  # partitions of impossible or future dates
     misdated_salts: list[SaltState] = field(default_factory=list)  # salts of impossible or future epochs
     leftovers: list[Path] = field(default_factory=list)  # what killed runs and collectors left
+    next_due: NextDue | None = None  # the next of what remains
+
+    def as_dict(self, settings: Settings) -> dict[str, Any]:
+        """The run as `footfall retention --format json` prints it (a misdated folder's
+        name masked like an address, as in the text output)."""
+        return {
+            "time": records.timestamp(self.time),
+            "dry_run": self.dry_run,
+            "partitions": [
+                {"dataset": p.dataset, "store": p.store, "date": p.date.isoformat()} for p in self.partitions
+            ],
+            "misdated": [
+                {"dataset": m.dataset, "store": m.store, "date": without_addresses(m.name), "reason": m.reason}
+                for m in self.misdated
+            ],
+            "salts": [{"store": s.store, "epoch": s.epoch} for s in self.salts],
+            "misdated_salts": [{"store": s.store, "epoch": without_addresses(s.epoch)} for s in self.misdated_salts],
+            "leftovers": [str(path) for path in self.leftovers],
+            "retention_days": settings.file.retention.model_dump(),
+            "next_due": None
+            if self.next_due is None
+            else {"at": records.timestamp(self.next_due.at), "store": self.next_due.store, "what": self.next_due.what},
+        }
 
     def deleted_by_dataset(self) -> dict[str, int]:
         datasets = [p.dataset for p in self.partitions] + [m.dataset for m in self.misdated]
@@ -91,6 +123,23 @@ def leftovers_of_killed_processes(settings: Settings) -> list[Path]:
     return leftovers.pipeline_runs(settings.data_dir) + leftovers.collector_parts(settings.data_dir)
 
 
+def next_due(settings: Settings, now: datetime) -> NextDue | None:
+    """The first partition or salt to fall due after now (of those not due yet)."""
+    ages = inventory.Ages(settings, now)
+    candidates = []
+    for partition in inventory.partitions(settings.data_dir):
+        at = ages.due_at(partition) if partition.names else None
+        if at is not None and at > now:
+            what = f"{partition.dataset} store={partition.store} date={partition.date}"
+            candidates.append(NextDue(at, partition.store, what))
+    store = _salt_store(settings)
+    for state in store.states():
+        at = state.expires(store.grace).astimezone(UTC)
+        if at > now:
+            candidates.append(NextDue(at, state.store, f"salt store={state.store} epoch={state.epoch}"))
+    return min(candidates, key=lambda c: (c.at, c.what), default=None)
+
+
 def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
     """Deletes what is due (nothing with dry_run, which only lists it) and records the run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -100,6 +149,7 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
     result.leftovers = leftovers_of_killed_processes(settings)
     if dry_run:
         result.salts = due_salts(settings, now)
+        result.next_due = next_due(settings, now)
         return result
     when = records.timestamp(now)
     unchanged = _up_to_date_neighbours(settings, result.partitions)
@@ -126,6 +176,7 @@ def apply(settings: Settings, now: datetime | None = None, dry_run: bool = False
         if destroyed:
             records.append_log(settings.data_dir, destroyed)
         records.write(settings.data_dir, records.LAST_RETENTION, result.record())
+    result.next_due = next_due(settings, now)
     return result
 
 
