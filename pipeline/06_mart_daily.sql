@@ -14,9 +14,10 @@
 -- spread: the guessed visits' scans vary as the followed visits' scans do (cv), and
 -- what a visit's scans are divided by is known only as well as the followed visits
 -- pin it down (the relative variances of the rotating ones' scan rate and of every
--- followed visit's stay, each over its count): se^2 = g cv^2 + g^2 (v_rate + v_stay). The dwell figures are those of the followed visits
--- where reference_visits() of them describe the day (a guessed device may be two
--- visits run together), otherwise of every visitor visit.
+-- followed visit's stay, each over its count): se^2 = g cv^2 + g^2 (v_rate + v_stay).
+-- The dwell figures are those of the followed visits where reference_visits() of them
+-- describe the day (a guessed device may be two visits run together), otherwise of
+-- every visitor visit.
 with
 devices as (
     select
