@@ -305,13 +305,22 @@ def pipeline_links(config: Path, data: Path, day: date) -> dict[int, int] | str:
     """The pipeline's pseudonym -> device key map of the day: the same run replayed in
     this process, publishing one more relation (and nothing else). A message instead
     when the pipeline has no `link_pseudonyms` relation to read."""
+    from footfall import outputs
     from footfall.config import load_settings
     from footfall.pipeline import runner
 
+    links = outputs.Dataset(
+        "_eval/links",
+        "a pseudonym",
+        "the pipeline's links",
+        (outputs.Column("device", outputs.INT64, ""), outputs.Column("device_key", outputs.INT64, "")),
+        tier="visits",
+        relation="eval_links",
+    )
     settings = load_settings(config, data)
     own_steps, own_outputs = runner.steps, runner.OUTPUTS
     runner.steps = lambda: [*own_steps(), runner.Step("eval_links", LINKS_SQL)]
-    runner.OUTPUTS = {"eval_links": "_eval/links"}
+    runner.OUTPUTS = {"eval_links": links}
     try:
         report = runner.run(settings, runner.plan(settings, None, day, day))
     finally:

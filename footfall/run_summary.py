@@ -38,7 +38,7 @@ def render(report: RunReport, settings: Settings, console: Console) -> None:
     suppressed = any(row["suppressed"] for row in report.daily)
     if suppressed:
         console.print(f"'< {k}': fewer than k = {k}, suppressed (privacy.k in the configuration)", highlight=False)
-    folders = sorted({str(_shown(settings.data_dir / dataset)) for dataset in OUTPUTS.values()})
+    folders = sorted({str(_shown(settings.data_dir / dataset.name)) for dataset in OUTPUTS.values()})
     if report.outputs:
         console.print(f"{len(report.done)} store-day(s) written under: {', '.join(folders)}", highlight=False)
 

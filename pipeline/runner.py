@@ -38,7 +38,8 @@ from footfall.thresholds import visit_thresholds
 
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
-OUTPUTS = {d.relation: d.name for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
+OUTPUTS = {d.relation: d for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
+_WRITE_BATCH_ROWS = 1_000_000  # rows held at once while an output file is written
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 Progress = Callable[[str], None]
@@ -224,7 +225,7 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
         published = []
         for relation, dataset in OUTPUTS.items():
             if progress:
-                progress(f"{label}writing {dataset}")
+                progress(f"{label}writing {dataset.name}")
             published += _publish(con, relation, settings.data_dir, dataset, batch)
     finally:
         con.close()
@@ -449,30 +450,42 @@ def _local_us(day: date, clock: time, zone: ZoneInfo) -> int:
 # --- outputs ------------------------------------------------------------------------------
 
 
-def _publish(con, relation: str, data_dir: Path, dataset: str, targets: list[StoreDay]) -> list[Path]:
-    """Writes the relation partitioned by store and date into a staging folder, then
-    renames each partition's file over the published one. A store-day at hand with
-    no rows loses its old file: its outputs are replaced whole."""
+def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targets: list[StoreDay]) -> list[Path]:
+    """Writes each store-day's rows of the relation to a staging file, then renames it over
+    the published one. A store-day at hand with no rows loses its old file: its outputs
+    are replaced whole. Each file is streamed from the relation filtered to its store-day,
+    because a filter keeps the rows in the step's order, while DuckDB's partitioned writer,
+    run in parallel, swaps chunks of rows within files once a batch holds about 100,000
+    rows; and it is written with the declared schema (DuckDB's own writer marks a column
+    required when its statistics show no null)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
     root = leftovers.staging_dir(data_dir)
-    staging = root / dataset
-    staging.parent.mkdir(parents=True, exist_ok=True)
+    rows = con.table(relation)
+    schema = dataset.schema()
+    present = set(rows.select("store, date").distinct().fetchall())
     try:
-        con.sql(f"select * from {relation}").write_parquet(
-            str(staging), partition_by=["store", "date"], compression="zstd", overwrite=True
-        )
         published = []
         for day in targets:
-            target = storage.partition(data_dir, dataset, day.store, day.date)
-            written = sorted(storage.partition(root, dataset, day.store, day.date).glob("*.parquet"))
-            if len(written) > 1:
-                raise FootfallError(f"{dataset}: {len(written)} files for one partition")
-            if written:
+            target = storage.partition(data_dir, dataset.name, day.store, day.date)
+            written = None
+            if (day.store, day.date) in present:
+                written = storage.partition(root, dataset.name, day.store, day.date) / "part-0.parquet"
+                written.parent.mkdir(parents=True, exist_ok=True)
+                own = (duckdb.ColumnExpression("store") == duckdb.ConstantExpression(day.store)) & (
+                    duckdb.ColumnExpression("date") == duckdb.ConstantExpression(day.date)
+                )
+                batches = rows.filter(own).select(*schema.names).fetch_record_batch(_WRITE_BATCH_ROWS)
+                with pq.ParquetWriter(written, schema, compression="zstd") as writer:
+                    for batch in batches:
+                        writer.write_table(pa.Table.from_batches([batch]).cast(schema))
                 target.mkdir(parents=True, exist_ok=True)
                 final = target / "part-0.parquet"
-                storage.replace(written[0], final)
+                storage.replace(written, final)
                 published.append(final)
             for old in storage.published_files(target):
-                if not written or old.name != "part-0.parquet":
+                if written is None or old.name != "part-0.parquet":
                     old.unlink()
         return published
     finally:

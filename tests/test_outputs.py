@@ -103,7 +103,7 @@ def test_each_output_is_a_pipeline_step() -> None:
     steps = [step.name for step in runner.steps()]
     for dataset in outputs.PIPELINE_OUTPUTS:
         assert dataset.relation in steps, dataset.name
-    assert runner.OUTPUTS["visits"] == "visits" and "classify" not in steps
+    assert runner.OUTPUTS["visits"].name == "visits" and "classify" not in steps
 
 
 def test_the_collector_writes_the_declared_columns(workspace: Path) -> None:

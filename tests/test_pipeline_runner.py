@@ -10,7 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from footfall.config import load_settings
+from footfall.outputs import INT64, Column, Dataset
 from footfall.pipeline import runner
+from footfall.store_days import StoreDay
 
 from sightings_builder import DAY, config, local, outputs, seen, write
 
@@ -95,3 +97,24 @@ def test_two_steps_of_one_number_are_refused(tmp_path: Path, monkeypatch: pytest
         runner.steps()
     (tmp_path / "02_resolve_devices.sql").unlink()
     assert [step.name for step in runner.steps()] == ["stage", "link_pseudonyms"]
+
+
+def test_every_output_file_keeps_its_steps_order_in_a_batch_of_many_days(tmp_path: Path) -> None:
+    """Each published file holds its rows in the order the step made them, however many
+    store-days one batch writes (DuckDB's partitioned writer, run in parallel, swaps
+    chunks of rows within files once a batch holds about 100,000 rows)."""
+    import duckdb
+
+    days = [StoreDay("shop", DAY + timedelta(days=offset)) for offset in range(12)]
+    con = duckdb.connect()
+    con.execute(
+        "create temp table steps_output as select 'shop' as store, $day + cast(i % 12 as integer) as date, i as n "
+        "from range(1200000) as r(i) order by store, date, n",
+        {"day": DAY},
+    )
+    numbered = Dataset("numbered", "a number", "", (Column("n", INT64, ""),), tier="marts")
+    published = runner._publish(con, "steps_output", tmp_path, numbered, days)
+    assert len(published) == 12
+    for file in published:
+        n = pq.read_table(file).column("n").to_pylist()
+        assert len(n) == 100000 and n == sorted(n), f"{file.relative_to(tmp_path)} is out of order"
