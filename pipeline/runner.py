@@ -476,7 +476,7 @@ def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targe
                 own = (duckdb.ColumnExpression("store") == duckdb.ConstantExpression(day.store)) & (
                     duckdb.ColumnExpression("date") == duckdb.ConstantExpression(day.date)
                 )
-                batches = rows.filter(own).select(*schema.names).fetch_record_batch(_WRITE_BATCH_ROWS)
+                batches = rows.filter(own).select(*schema.names).to_arrow_reader(_WRITE_BATCH_ROWS)
                 with pq.ParquetWriter(written, schema, compression="zstd") as writer:
                     for batch in batches:
                         writer.write_table(pa.Table.from_batches([batch]).cast(schema))
