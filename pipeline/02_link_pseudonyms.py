@@ -57,8 +57,11 @@ per_receiver as (
         freq_mhz,
         min(micros(ts)) as first_us,
         max(micros(ts)) as last_us,
-        arg_min(seq, micros(ts)) as seq_first,
-        arg_max(seq, micros(ts)) as seq_last,
+        -- keyed by (time, seq): of two frames of one microsecond, the lower sequence
+        -- number is the first and the higher the last, on DuckDB and Spark alike
+        -- (arg_min/arg_max over the time alone pick either, by the engine's row order)
+        arg_min(seq, (micros(ts), seq)) as seq_first,
+        arg_max(seq, (micros(ts), seq)) as seq_last,
         min(ie_hash) as layout,
         bool_or(randomized) as randomized,
         max(case when rssi <= 0 then rssi end) as peak_rssi
