@@ -40,6 +40,7 @@ ReportFormat = Literal["md", "html", "json"]
 AuditFormat = Literal["text", "json"]
 NoticeFormat = Literal["md", "html"]
 NoticeKind = Literal["sign", "web"]
+EngineName = Literal["duckdb", "spark"]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
 SecretsOption = Annotated[
     Path | None,
@@ -236,12 +237,24 @@ def run_pipeline(
     end: ToOption = None,
     config: ConfigOption = None,
     data: DataOption = None,
+    engine: Annotated[
+        EngineName | None, typer.Option("--engine", help="duckdb (this machine) or spark (overrides [engine] name).")
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL: local[*], spark://HOST:PORT, yarn, k8s://... "
+            "(overrides [engine] spark_master; implies --engine spark).",
+        ),
+    ] = None,
 ) -> None:
     """Turn sightings into visits and marts (default: every store-day new or changed since the last run)."""
     from footfall import run_summary
     from footfall.pipeline import runner
 
     settings, first, last = _store_days(config, data, store, date, start, end, "run")
+    chosen = _engine(settings, engine, spark_master)
     work = runner.plan(settings, store, first, last)
     if not work.targets:
         if work.unchanged and first is None:  # up to date: not a mistake
@@ -249,12 +262,30 @@ def run_pipeline(
             return
         raise FootfallError(run_summary.nothing_to_do(settings, store, first, last, work.unchanged))
     with stderr.status("running the pipeline", spinner="dots") as status:
-        report = runner.run(settings, work, progress=lambda step: status.update(f"pipeline: {step}"))
+        report = runner.run(settings, work, progress=lambda step: status.update(f"pipeline: {step}"), engine=chosen)
     for error in report.errors:
         stderr.print(f"footfall: error: {error}", markup=False)
     run_summary.render(report, settings, stdout)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _engine(settings: Settings, name: str | None, master: str | None):
+    """The configuration's [engine], with the command line's choices over it."""
+    from footfall.config import check_spark_master
+
+    update: dict[str, str] = {}
+    if master is not None:
+        try:
+            update["spark_master"] = check_spark_master(master)
+        except ValueError as exc:
+            raise FootfallError(f"--spark-master: {exc}") from None
+        if name == "duckdb":
+            raise FootfallError("--spark-master goes with --engine spark, not duckdb")
+        update["name"] = "spark"
+    if name is not None:
+        update["name"] = name
+    return settings.file.engine.model_copy(update=update)
 
 
 ExportFormat = Literal["csv", "parquet", "json"]

@@ -159,6 +159,39 @@ class NoticeSettings(_Section):
     authority: str | None = None  # the supervisory authority a customer may complain to
 
 
+# A Spark master URL as spark-submit takes it: local, local[N], local[*], local[N,F],
+# spark://host:port[,host:port], yarn, k8s://https://host:port, mesos://host:port.
+_SPARK_MASTER = re.compile(r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|yarn|(spark|mesos)://\S+|k8s://\S+")
+
+
+def check_spark_master(value: str) -> str:
+    if not _SPARK_MASTER.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a Spark master URL (local[*], local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT)"
+        )
+    return value
+
+
+SparkConfValue = str | int | float | bool
+
+
+class EngineSettings(_Section):
+    """Which engine runs the pipeline's steps: DuckDB on this machine (the default), or
+    Apache Spark (`pip install 'footfall[spark]'` and a Java 17 runtime)."""
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: Annotated[str, AfterValidator(check_spark_master)] = "local[*]"
+    spark_conf: dict[str, SparkConfValue] = Field(default_factory=dict)  # spark.* settings, passed as they are
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, SparkConfValue]) -> dict[str, SparkConfValue]:
+        for key in value:
+            if not key.startswith("spark."):
+                raise ValueError(f"{key!r} is not a Spark setting (they start with 'spark.')")
+        return value
+
+
 class FileSettings(_Section):
     """The file's schema: the keys of DESIGN.md's Configuration section, and [collector]."""
 
@@ -170,6 +203,7 @@ class FileSettings(_Section):
     stores: dict[StoreName, StoreSettings] = Field(default_factory=dict)
     notice: NoticeSettings = Field(default_factory=NoticeSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import itertools
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from footfall.pipeline.tracking import Pseudonyms, StoreRules, resolve
 
@@ -95,6 +94,9 @@ order by store, epoch, device, receiver
 
 
 GROUP_BY = ("store", "epoch")
+SOURCE_ORDER = ("device", "receiver")  # within a group: the order apply_group's ties are broken in
+# The links kept: a pseudonym linked to another, or guessed (every other is its own device, followed).
+KEEP_SQL = "device_key <> device or not followed"
 
 
 def apply_group(rows: pa.Table) -> pa.Table:
@@ -177,9 +179,6 @@ def run(con) -> None:
     """The step: reads the sightings, creates `link_pseudonyms` (the pseudonyms linked
     to another, or guessed)."""
     result = links(con.sql(SOURCE_SQL).to_arrow_table())
-    result = result.filter(
-        pc.or_(pc.not_equal(result.column("device_key"), result.column("device")), pc.invert(result.column("followed")))
-    )
     con.register("link_pseudonyms_result", result)
-    con.execute("create temp table link_pseudonyms as select * from link_pseudonyms_result")
+    con.execute(f"create temp table link_pseudonyms as select * from link_pseudonyms_result where {KEEP_SQL}")
     con.unregister("link_pseudonyms_result")

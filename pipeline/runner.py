@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
 from footfall import key_spaces, leftovers, outputs, storage, suppression
-from footfall.config import Settings, parse_opening_hours
+from footfall.config import EngineSettings, Settings, parse_opening_hours
 from footfall.errors import FootfallError
 from footfall.store_days import RunState, StoreDay, days_with_inputs, input_files
 from footfall.thresholds import visit_thresholds
@@ -153,52 +154,89 @@ def settings_digest(settings: Settings, store: str) -> str:
 # --- running -----------------------------------------------------------------------------
 
 
-def run(settings: Settings, work: Plan, progress: Progress | None = None) -> RunReport:
-    """Runs every step over the planned store-days and publishes their outputs, in
-    batches of about BATCH_ROWS sightings so that memory stays bounded. A batch that
-    fails is run again day by day, so one bad day only costs itself."""
+def run(
+    settings: Settings, work: Plan, progress: Progress | None = None, engine: EngineSettings | None = None
+) -> RunReport:
+    """Runs every step over the planned store-days and publishes their outputs, on the
+    engine of the configuration (or the one given): DuckDB in batches of about
+    BATCH_ROWS sightings so that memory stays bounded, Spark in one batch (it spills
+    and spreads the work itself). A batch that fails is run again day by day, so one
+    bad day only costs itself."""
     report = RunReport()
     leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
     inputs = _Inputs(settings.data_dir)
     targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
-    batches = _batches(targets, inputs)
+    engine = engine or settings.file.engine
+    if engine.name == "spark":
+        from footfall.pipeline.spark_engine import SparkBatches
+
+        batches: Any = SparkBatches(settings, engine)
+        batch_rows = None
+    else:
+        batches = DuckDBBatches(settings)
+        batch_rows = BATCH_ROWS
+    if not targets:
+        return report
     state = RunState(settings.data_dir)
-    for number, batch in enumerate(batches, 1):
-        label = f"batch {number}/{len(batches)}: " if len(batches) > 1 else ""
-        for done in _run_or_split(settings, batch, inputs, report, progress, label):
-            state.record({day: work.fingerprints[day] for day in done if day in work.fingerprints})
+    with batches:
+        groups = _batches(targets, inputs, batch_rows)
+        for number, batch in enumerate(groups, 1):
+            label = f"batch {number}/{len(groups)}: " if len(groups) > 1 else ""
+            for done in _run_or_split(batches, batch, inputs, report, progress, label):
+                state.record({day: work.fingerprints[day] for day in done if day in work.fingerprints})
     return report
 
 
-def _run_or_split(settings, batch, inputs, report, progress, label) -> list[list[StoreDay]]:
-    import duckdb
-
+def _run_or_split(batches, batch, inputs, report, progress, label) -> list[list[StoreDay]]:
     try:
-        _run_batch(settings, batch, inputs, report, progress, label)
+        batches.run_batch(batch, inputs, report, progress, label)
         return [batch]
-    except duckdb.Error as exc:
+    except batches.errors as exc:
         if len(batch) == 1:
             day = batch[0]
             report.errors.append(f"store {day.store!r}, {day.date}: the pipeline failed: {_one_line(exc)}")
             return []
     done = []
     for day in batch:
-        done += _run_or_split(settings, [day], inputs, report, progress, label)
+        done += _run_or_split(batches, [day], inputs, report, progress, label)
     return done
 
 
-def _batches(targets: list[StoreDay], inputs: _Inputs) -> list[list[StoreDay]]:
-    """Consecutive store-days (by store, then date) of about BATCH_ROWS sightings each."""
+def _batches(targets: list[StoreDay], inputs: _Inputs, batch_rows: int | None) -> list[list[StoreDay]]:
+    """Consecutive store-days (by store, then date) of about batch_rows sightings each
+    (all in one when None)."""
     batches: list[list[StoreDay]] = []
     rows = 0
     for day in sorted(targets):
         size = inputs.rows(day)
-        if not batches or rows + size > BATCH_ROWS:
+        if not batches or (batch_rows is not None and rows + size > batch_rows):
             batches.append([])
             rows = 0
         batches[-1].append(day)
         rows += size
     return batches
+
+
+class DuckDBBatches:
+    """Runs each batch of store-days on a DuckDB connection of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> DuckDBBatches:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
+
+    def run_batch(self, batch, inputs, report, progress, label) -> None:
+        _run_batch(self.settings, batch, inputs, report, progress, label)
 
 
 def _run_batch(settings, batch, inputs, report, progress, label) -> None:
@@ -220,7 +258,7 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
             assert step.sql is not None
             kind = "view" if step.name in VIEW_STEPS else "table"
             sql = f"create temp {kind} {step.name} as\n{step.sql}"
-            con.execute(sql, {name: _parameter(settings, name) for name in set(_PARAMETER.findall(step.sql))})
+            con.execute(sql, parameters(settings, step.sql))
         daily = con.sql("select * from mart_daily order by store, date").to_arrow_table().to_pylist()
         published = []
         for relation, dataset in OUTPUTS.items():
@@ -233,6 +271,11 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
     report.daily += daily
     report.outputs += published
     report.done += batch
+
+
+def parameters(settings: Settings, sql: str) -> dict[str, object]:
+    """The values of the parameters a step names ($k)."""
+    return {name: _parameter(settings, name) for name in set(_PARAMETER.findall(sql))}
 
 
 def _parameter(settings: Settings, name: str) -> object:
@@ -368,14 +411,24 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
         con.read_parquet(files, hive_partitioning=True, union_by_name=True).create_view("heartbeats")
     else:
         con.register("heartbeats", HEARTBEAT_COLUMNS.empty_table())
-    stores = sorted({day.store for day in targets})
-    con.register("store_settings", _store_settings(settings, stores))
-    con.register("sensor_thresholds", _sensor_thresholds(settings, stores))
     (widths,) = con.execute("select quarter_us(), occupancy_bin_us()").fetchall()  # as the steps use them
-    days, quarters, bins = _calendar(settings, targets, *widths)
-    con.register("store_days", days)
-    con.register("local_quarters", quarters)
-    con.register("occupancy_bins", bins)
+    for name, table in configuration_tables(settings, targets, *widths).items():
+        con.register(name, table)
+
+
+def configuration_tables(
+    settings: Settings, targets: list[StoreDay], quarter_us: int, bin_us: int
+) -> dict[str, pa.Table]:
+    """The relations made from the configuration, by name, for every engine."""
+    stores = sorted({day.store for day in targets})
+    days, quarters, bins = _calendar(settings, targets, quarter_us, bin_us)
+    return {
+        "store_settings": _store_settings(settings, stores),
+        "sensor_thresholds": _sensor_thresholds(settings, stores),
+        "store_days": days,
+        "local_quarters": quarters,
+        "occupancy_bins": bins,
+    }
 
 
 def _store_settings(settings: Settings, stores: list[str]) -> pa.Table:

@@ -1,0 +1,335 @@
+"""The pipeline's steps on Apache Spark (`footfall run --engine spark`).
+
+The same steps as on DuckDB, written once: each SQL step is transpiled to Spark SQL
+at run time (spark_dialect.py) and becomes a temporary view; the Python step (02)
+runs its own `SOURCE_SQL`, then calls its `apply_group` per store and epoch in the
+executors (applyInArrow), so the links are made by the same function. The inputs are
+the Parquet files the runner listed (the store-days at hand and their neighbours),
+the small configuration tables are the runner's own, and every output is written
+one file per store-day in a staging folder and renamed over the published file, as
+on DuckDB. Spark's scratch space (shuffle and spill files, which hold pseudonyms)
+lies in the data folder's `_pipeline/tmp-<tag>` folder and is removed at the end;
+event logs stay off unless the configuration turns them on.
+
+Spark runs where `spark_master` says (local[*] by default) or where spark-submit put
+it: a session that already exists (spark-submit, a notebook) is used as it is and
+left running.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from footfall import leftovers, outputs, storage
+from footfall.config import EngineSettings, Settings
+from footfall.errors import FootfallError
+from footfall.pipeline.spark_dialect import to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from footfall.pipeline.runner import RunReport, _Inputs
+    from footfall.store_days import StoreDay
+
+# Settings footfall needs whatever the configuration says: UTC session clock (the steps
+# work in UTC microseconds), DuckDB's NULL on division by zero (ANSI mode would throw),
+# timestamps written as DuckDB writes them (INT64 microseconds, UTC), no web UI.
+REQUIRED_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": "zstd",
+}
+# Defaults the configuration's spark_conf may override: a store-day is small, so a
+# few shuffle partitions per core beat Spark's 200; adaptive execution merges more.
+DEFAULT_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.eventLog.enabled": "false",
+}
+
+_ARROW_TO_SPARK = {
+    pa.string(): "string",
+    pa.bool_(): "boolean",
+    pa.int8(): "tinyint",
+    pa.int16(): "smallint",
+    pa.int32(): "int",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.date32(): "date",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+}
+
+Progress = Callable[[str], None]
+
+
+def spark_type(arrow: pa.DataType) -> str:
+    return _ARROW_TO_SPARK[arrow]
+
+
+def ddl(schema: pa.Schema) -> str:
+    """A Spark DDL schema string of an Arrow schema (names quoted)."""
+    return ", ".join(f"`{field.name}` {spark_type(field.type)}" for field in schema)
+
+
+class SparkBatches:
+    """Runs batches of store-days on one Spark session, started for the run (and stopped
+    after it) unless one is already running."""
+
+    def __init__(self, settings: Settings, engine: EngineSettings) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.scratch = leftovers.spill_dir(settings.data_dir)
+        self._own_session = False
+        self._session: SparkSession | None = None
+
+    # --- the session ---------------------------------------------------------------------
+
+    def __enter__(self) -> SparkBatches:
+        self._session = self._start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._own_session and self._session is not None:
+            self._session.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    @property
+    def session(self) -> SparkSession:
+        assert self._session is not None, "use SparkBatches as a context manager"
+        return self._session
+
+    def _start(self) -> SparkSession:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise FootfallError(
+                "--engine spark needs pyspark: pip install 'footfall[spark]' (and a Java 17 runtime)"
+            ) from None
+        active = SparkSession.getActiveSession()
+        if active is not None:  # spark-submit, a notebook, the tests: its own settings stand
+            self._apply_sql_conf(active)
+            return active
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            raise FootfallError("--engine spark needs a Java 17 runtime: apt-get install openjdk-17-jre-headless")
+        master = self.engine.spark_master
+        _check_reachable(master)
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this Python (local mode)
+        builder = SparkSession.builder.master(master).appName("footfall")
+        conf = {
+            **DEFAULT_CONF,
+            "spark.local.dir": str(self.scratch),
+            "spark.sql.warehouse.dir": str(self.scratch / "warehouse"),
+            **{
+                key: str(value).lower() if isinstance(value, bool) else str(value)
+                for key, value in self.engine.spark_conf.items()
+            },
+            **REQUIRED_CONF,
+        }
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # the JVM did not start, or the master refused us
+            raise FootfallError(f"Spark did not start (master {master}): {_one_line(exc)}") from None
+        session.sparkContext.setLogLevel("ERROR")
+        self._own_session = True
+        return session
+
+    def _apply_sql_conf(self, session: SparkSession) -> None:
+        for key, value in REQUIRED_CONF.items():
+            session.conf.set(key, value)
+
+    # --- a batch ---------------------------------------------------------------------------
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions that mean the batch failed on its data (split it and retry)."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        return (PySparkException, Py4JJavaError)
+
+    def run_batch(
+        self,
+        batch: list[StoreDay],
+        inputs: _Inputs,
+        report: RunReport,
+        progress: Progress | None,
+        label: str,
+    ) -> None:
+        from footfall.pipeline import runner
+
+        spark = self.session
+        held: list[DataFrame] = []
+        try:
+            self._register_inputs(batch, inputs)
+            for step in runner.steps():
+                if progress:
+                    progress(f"{label}{step.name}")
+                if step.module is not None:
+                    frame = self._python_step(step.module)
+                else:
+                    assert step.sql is not None
+                    frame = spark.sql(to_spark(step.sql, runner.parameters(self.settings, step.sql)))
+                if step.name not in runner.VIEW_STEPS:
+                    # computed once, and its plan cut short: later steps read it as data,
+                    # not as the chain of every query before it (which Spark would analyse
+                    # and, where a relation is read twice, run again)
+                    frame = frame.localCheckpoint(eager=True)
+                    held.append(frame)
+                frame.createOrReplaceTempView(step.name)
+            daily = self._collect("mart_daily", outputs.DAILY)
+            published = []
+            for relation, dataset in runner.OUTPUTS.items():
+                if progress:
+                    progress(f"{label}writing {dataset.name}")
+                published += self._publish(relation, dataset, batch)
+        finally:
+            for frame in held:
+                frame.unpersist()
+        report.daily += daily
+        report.outputs += published
+        report.done += batch
+
+    def _register_inputs(self, batch: list[StoreDay], inputs: _Inputs) -> None:
+        from footfall.pipeline import runner
+
+        spark = self.session
+        for dataset, columns in (("sightings", runner.SIGHTING_COLUMNS), ("heartbeats", runner.HEARTBEAT_COLUMNS)):
+            files = [str(file) for file in inputs.files(batch, dataset)]
+            if files:
+                # an explicit schema: the Hive partitions typed as declared (a store named
+                # "1" stays a string), older heartbeats' missing columns read as null
+                base = str(self.settings.data_dir / dataset)
+                frame = spark.read.schema(ddl(columns)).option("basePath", base).parquet(*files)
+            else:
+                frame = spark.createDataFrame([], ddl(columns))
+            frame.createOrReplaceTempView(dataset)
+        (widths,) = spark.sql(to_spark("select quarter_us() as quarter_us, occupancy_bin_us() as bin_us")).collect()
+        for name, table in runner.configuration_tables(self.settings, batch, widths[0], widths[1]).items():
+            self._table(table).createOrReplaceTempView(name)
+
+    def _table(self, table: pa.Table) -> DataFrame:
+        """A small Arrow table as a Spark DataFrame, with its own types."""
+        spark = self.session
+        if table.num_rows == 0:
+            return spark.createDataFrame([], ddl(table.schema))
+        return spark.createDataFrame(table.to_pandas(), ddl(table.schema))
+
+    def _python_step(self, module_name: str) -> DataFrame:
+        step = importlib.import_module(f"footfall.pipeline.{module_name}")
+        source = self.session.sql(to_spark(step.SOURCE_SQL))
+        links = source.groupBy(*step.GROUP_BY).applyInArrow(_in_source_order(step), ddl(step.SCHEMA))
+        return links.filter(step.KEEP_SQL)
+
+    def _collect(self, relation: str, dataset: outputs.Dataset) -> list[dict[str, Any]]:
+        frame = self.session.sql(f"select * from {relation} order by store, date")
+        table = frame.toArrow()
+        declared = dataset.schema(partitions=True)
+        return table.cast(pa.schema([declared.field(name) for name in table.column_names])).to_pylist()
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def _publish(self, relation: str, dataset: outputs.Dataset, batch: list[StoreDay]) -> list[Path]:
+        """Writes the relation one file per store-day into a staging folder (each file's rows
+        in the dataset's order), then renames each over the published file; a store-day at
+        hand with no rows loses its old file, as on DuckDB."""
+        from pyspark.sql import functions as F
+
+        data_dir = self.settings.data_dir
+        root = leftovers.staging_dir(data_dir)
+        staging = root / dataset.name
+        frame = self.session.table(relation)
+        schema = dataset.schema()
+        typed = frame.select(*(_optional(f.name, f.type) for f in schema), "store", "date")
+        order = [F.col("store"), F.col("date"), *(_sort_key(dataset, name) for name in dataset.key)]
+        try:
+            (
+                typed.repartition(max(1, len(batch)), "store", "date")
+                .sortWithinPartitions(*order)
+                .write.mode("overwrite")
+                .partitionBy("store", "date")
+                .parquet(str(staging))
+            )
+            published = []
+            for day in batch:
+                target = storage.partition(data_dir, dataset.name, day.store, day.date)
+                written = sorted(storage.partition(root, dataset.name, day.store, day.date).glob("part-*.parquet"))
+                if len(written) > 1:
+                    raise FootfallError(f"{dataset.name}: Spark wrote {len(written)} files for one partition")
+                if written:
+                    target.mkdir(parents=True, exist_ok=True)
+                    final = target / "part-0.parquet"
+                    storage.replace(written[0], final)
+                    published.append(final)
+                for old in storage.published_files(target):
+                    if not written or old.name != "part-0.parquet":
+                        old.unlink()
+            return published
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _optional(name: str, arrow: pa.DataType):
+    """The column cast to its declared type and marked optional, as DuckDB writes every
+    column (Spark marks a column required when it proves it never null; a condition
+    it cannot fold away, always true, keeps the column optional)."""
+    from pyspark.sql import functions as F
+
+    return F.when(F.spark_partition_id() >= 0, F.col(name).cast(spark_type(arrow))).alias(name)
+
+
+def _sort_key(dataset: outputs.Dataset, name: str):
+    """A key column as it orders rows: an enumerated column by the order of its values."""
+    from pyspark.sql import functions as F
+
+    values = dataset.column(name).values
+    if not values:
+        return F.col(name)
+    return F.array_position(F.array(*(F.lit(v) for v in values)), F.col(name))
+
+
+def _in_source_order(step: Any) -> Callable[[pa.Table], pa.Table]:
+    """The step's function on one group, its rows first put in the order of SOURCE_SQL
+    (Spark hands a group's rows over in no particular order; the function's ties are
+    broken by row order, so the same order gives the same links as on DuckDB)."""
+    order = [(name, "ascending") for name in step.SOURCE_ORDER]
+    apply_group = step.apply_group
+
+    def apply(rows: pa.Table) -> pa.Table:
+        return apply_group(rows.sort_by(order))
+
+    return apply
+
+
+def _check_reachable(master: str) -> None:
+    """A standalone master (spark://host:port) that does not answer: one clear line at
+    once, rather than Spark's retries for a minute and a stack trace."""
+    if not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=5):
+                return
+        except (OSError, ValueError):
+            continue
+    raise FootfallError(f"the Spark master {master} cannot be reached (is it running, and is the address right?)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300]
