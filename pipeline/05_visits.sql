@@ -110,7 +110,10 @@ weighed as (
         c.class = 'visitor'
         and not c.followed
         and c.dwell_s <= f.longest_s
-        and coalesce(f.visits >= reference_visits() and r.visits >= reference_visits() and r.scan_rate > 0, false)
+        and coalesce(
+            f.visits >= reference_visits() and r.visits >= reference_visits() and r.scan_rate > 0 and f.dwell_s > 0,
+            false
+        )
             as weighed
     from classified as c
     left join followed_visits as f on f.store = c.store and f.date = c.date

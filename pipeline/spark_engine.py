@@ -23,7 +23,9 @@ import os
 import shutil
 import socket
 import sys
+import warnings
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +43,12 @@ if TYPE_CHECKING:
     from footfall.store_days import StoreDay
 
 # Settings footfall needs whatever the configuration says: UTC session clock (the steps
-# work in UTC microseconds), DuckDB's NULL on division by zero (ANSI mode would throw),
-# timestamps written as DuckDB writes them (INT64 microseconds, UTC), no web UI.
+# work in UTC microseconds); ANSI mode, so that an integer overflow or a bad cast fails
+# the day as on DuckDB rather than turning into NULL; timestamps written as DuckDB
+# writes them (INT64 microseconds, UTC).
 REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.sql.ansi.enabled": "false",
+    "spark.sql.ansi.enabled": "true",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.parquet.compression.codec": "zstd",
 }
@@ -58,6 +61,8 @@ DEFAULT_CONF = {
     "spark.sql.adaptive.enabled": "true",
     "spark.eventLog.enabled": "false",
 }
+
+LOG_SETTINGS = "spark_log4j2.properties"  # Spark's log: fatal errors only (footfall says what failed)
 
 _ARROW_TO_SPARK = {
     pa.string(): "string",
@@ -111,6 +116,9 @@ class SparkBatches:
         return self._session
 
     def _start(self) -> SparkSession:
+        # pyspark warns on every conversion that it is not yet tested with pandas 3; the
+        # conversions footfall makes (small configuration tables) are checked by its tests
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
         try:
             from pyspark.sql import SparkSession
         except ImportError:
@@ -127,9 +135,13 @@ class SparkBatches:
         _check_reachable(master)
         self.scratch.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this Python (local mode)
+        if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no guessing of the machine's address
+        log_settings = resources.files("footfall.pipeline").joinpath(LOG_SETTINGS)
         builder = SparkSession.builder.master(master).appName("footfall")
         conf = {
             **DEFAULT_CONF,
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_settings}",
             "spark.local.dir": str(self.scratch),
             "spark.sql.warehouse.dir": str(self.scratch / "warehouse"),
             **{

@@ -1,6 +1,5 @@
 """The one Spark session of a test run (a session takes ~10 s to start): local, one
-core, in UTC and with ANSI mode off, as the pipeline's Spark engine runs it (so that a
-division by zero is NULL, as on DuckDB). Test modules load it with
+core, with the settings the pipeline's Spark engine requires (UTC, ANSI mode). Test modules load it with
 `from spark_session import spark  # noqa: F401`."""
 
 from __future__ import annotations
@@ -10,14 +9,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from footfall.pipeline.spark_engine import REQUIRED_CONF
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 # The settings the pipeline's Spark engine runs with, that results depend on.
-PIPELINE_CONF = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.ansi.enabled": "false",
-}
+PIPELINE_CONF = REQUIRED_CONF
 
 # Settings of the tests only: small and quiet.
 TEST_CONF = {

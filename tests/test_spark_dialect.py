@@ -17,13 +17,13 @@ import pyarrow as pa
 import pytest
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
-from spark_session import spark  # noqa: F401
 
 from footfall.config import load_settings
 from footfall.pipeline import runner
 from footfall.pipeline.spark_dialect import REWRITES, to_spark
 
 import sightings_builder as sb
+from spark_session import spark  # noqa: F401
 
 K = 3
 PARAMETERS = {"k": K}
@@ -264,13 +264,15 @@ def test_order_gives_duckdbs_order_on_spark(spark: SparkSession, name: str) -> N
 
 def test_division_by_zero_differs(spark: SparkSession) -> None:  # noqa: F811
     """A known difference, which the steps avoid (every divisor is guarded by nullif or
-    a condition): DuckDB 2 divides by zero to infinity (`/`) or fails (`//`); Spark with
-    ANSI mode off gives null for both."""
+    a condition): DuckDB 2 divides by zero to infinity (`/`) or fails (`//`); Spark in
+    ANSI mode (the engine's setting) fails for both."""
     con = duckdb_connection()
     assert con.sql("select 1 / 0").fetchall() == [(math.inf,)]
     with pytest.raises(duckdb.Error, match="Division by zero"):
         con.sql("select 1 // 0").fetchall()
-    assert spark.sql(to_spark("select 1 / 0 as a, 1 // 0 as b")).collect() == [(None, None)]
+    for query in ("select 1 / 0 as a", "select 1 // 0 as b"):
+        with pytest.raises(Exception, match="DIVIDE_BY_ZERO"):
+            spark.sql(to_spark(query)).collect()
 
 
 def test_macros_expand_with_the_precedence_of_a_call() -> None:
