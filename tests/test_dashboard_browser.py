@@ -115,6 +115,11 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # goto, click, the download and inner_text wait 30 s by default; on a loaded
+            # 2-core machine the server, Chromium and the tests share the cores: the same 60 s
+            # as the explicit waits below
+            page.set_default_timeout(60_000)
+            page.set_default_navigation_timeout(60_000)
             for path in PAGES:
                 page.goto(f"{server}/{path}")
                 page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
