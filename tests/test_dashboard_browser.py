@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -48,23 +49,40 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-@pytest.fixture
-def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
+PORT_TRIES = 3  # the free port found can be taken by another program before the server binds it
+
+
+def start_dashboard(data: Path, tmp_path: Path, attempt: int) -> tuple[subprocess.Popen, int, IO[str]]:
     port = free_port()
-    log = (tmp_path / "server.log").open("w+")
+    log = (tmp_path / f"server-{attempt}.log").open("w+")
     process = subprocess.Popen(
-        [str(FOOTFALL), "dashboard", "--data", str(demo_outputs.data), "--port", str(port), "--no-browser"],
+        [str(FOOTFALL), "dashboard", "--data", str(data), "--port", str(port), "--no-browser"],
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    return process, port, log
+
+
+@pytest.fixture
+def server(demo_outputs: Collected, tmp_path: Path) -> Iterator[str]:
+    attempt = 1
+    process, port, log = start_dashboard(demo_outputs.data, tmp_path, attempt)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"footfall dashboard exited with {process.returncode}: {log.read()[-2000:]}")
+                said = log.read()
+                # between free_port() closing its socket and the server's bind, any program's
+                # outgoing connection can be given that port: then, and only then, another port
+                if f"{port} is already in use" in said and attempt < PORT_TRIES:
+                    log.close()
+                    attempt += 1
+                    process, port, log = start_dashboard(demo_outputs.data, tmp_path, attempt)
+                    continue
+                pytest.fail(f"footfall dashboard exited with {process.returncode}: {said[-2000:]}")
+            url = f"http://127.0.0.1:{port}"
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
                     if answer.status == 200:
@@ -115,6 +133,11 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # goto, click, the download and inner_text wait 30 s by default; on a loaded
+            # 2-core machine the server, Chromium and the tests share the cores: the same 60 s
+            # as the explicit waits below
+            page.set_default_timeout(60_000)
+            page.set_default_navigation_timeout(60_000)
             for path in PAGES:
                 page.goto(f"{server}/{path}")
                 page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)

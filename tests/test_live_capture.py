@@ -214,7 +214,11 @@ def test_channel_plans_are_set_through_iw_and_hop_in_order() -> None:
     assert ChannelPlan((6,)).describe() == "6"
     hopper = ChannelHopper("wlan0mon", plan, run=run)
     hopper.start()
-    time.sleep(0.3)
+    # six hops take 0.1 s; a loaded machine can starve the thread for longer than any
+    # fixed sleep (3 hops in 0.3 s were seen under load), so wait for them (the order is the test)
+    deadline = time.monotonic() + 30
+    while len(commands) < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
     hopper.stop()
     channels = [int(command[-1]) for command in commands]
     assert commands[0] == ["iw", "dev", "wlan0mon", "set", "channel", "1"]

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def _aged_data(demo: Collected, workspace: Path, today: date) -> set[tuple[str, 
     return planted
 
 
+# The longest the tests that plant partitions by age and run `footfall retention` take
+# (about 10 s; far more on a loaded machine): their "today" must stay the command's.
+ONE_DAY_MARGIN = timedelta(minutes=3)
+
+
+@pytest.fixture
+def utc_today() -> date:
+    """Today (UTC), the same for the test and the commands it runs: within a few minutes
+    of midnight the test first waits for it, else a run across midnight (a 10 s window: once in
+    9,000 runs for each such test) would age every partition a day past the expectations."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    if midnight - now < ONE_DAY_MARGIN:
+        time.sleep((midnight - now).total_seconds() + 1)
+    return datetime.now(UTC).date()
+
+
 def _on_disk(workspace: Path) -> set[tuple[str, str, date]]:
     found = set()
     for dataset in DATASETS:
@@ -60,11 +78,11 @@ def _listed(output: str, verb: str) -> set[tuple[str, str, date]]:
     "days", [{"sightings": 1, "visits": 30, "marts": 40}, {"sightings": 3, "visits": 0, "marts": 0}]
 )
 def test_retention_deletes_exactly_the_expired_partitions(
-    days: dict[str, int], demo_outputs: Collected, workspace: Path
+    days: dict[str, int], demo_outputs: Collected, workspace: Path, utc_today: date
 ) -> None:
     config = "[retention]\n" + "".join(f"{tier} = {n}\n" for tier, n in days.items())
     (workspace / "footfall.toml").write_text(config)
-    today = datetime.now(UTC).date()
+    today = utc_today
     planted = _aged_data(demo_outputs, workspace, today)
     # by hand: more whole days old than the tier keeps; 0 keeps for ever
     expired = {
@@ -280,11 +298,13 @@ def test_retention_deletes_what_no_tier_can_age(demo_outputs: Collected, tmp_pat
     assert audit.returncode == 0, audit.output
 
 
-def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(demo_outputs: Collected, workspace: Path) -> None:
+def test_the_dry_run_says_what_falls_due_next_and_json_says_the_same(
+    demo_outputs: Collected, workspace: Path, utc_today: date
+) -> None:
     """Issue 13: a dry run listed nothing when nothing was due, and never said when
     something would be; retention had no --format json like the audit."""
     (workspace / "footfall.toml").write_text("[retention]\nsightings = 2\nvisits = 30\nmarts = 0\n")
-    today = datetime.now(UTC).date()  # the stores are not configured: UTC
+    today = utc_today  # the stores are not configured: UTC
     planted = _aged_data(demo_outputs, workspace, today)
     ages = {(dataset, store, day) for dataset, store, day in planted if dataset in TIER}
     # by hand: a partition of age a and retention n falls due at midnight of day date + n + 1;
