@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py collector/_probes.c
 
-.PHONY: demo test bench bench-large eval docs screenshots fuzz fuzz-deps system-deps venv clean
+.PHONY: demo test bench bench-large bench-spark eval docs screenshots fuzz fuzz-deps system-deps venv clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ bench: $(STAMP) system-deps
 # The pipeline on 100 M sightings (generated once into bench/.cache, about 1 GB).
 bench-large: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py --rows 100000000
+
+# The pipeline on DuckDB against Spark on local[2], on the same generated sightings in the
+# same run: 10 M, then 100 M (the bench-large data set, generated once into bench/.cache).
+bench-spark: $(STAMP) system-deps
+	$(BIN)/python bench/bench_spark.py --rows 10000000
+	$(BIN)/python bench/bench_spark.py --rows 100000000
 
 # Accuracy against ground truth on the real captures and on simulated shops (about ten
 # minutes; not part of make test), then how the simulated shops compare with real captures.
