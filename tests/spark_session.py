@@ -4,6 +4,8 @@ core, with the settings the pipeline's Spark engine requires (UTC, ANSI mode). T
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """A local Spark session with one core, its scratch files under pytest's tmp folder."""
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers import footfall, as the engine sets it
     local_dir = tmp_path_factory.mktemp("spark-local")
     builder = SparkSession.builder.master("local[1]").appName("footfall-tests")
     conf = {
