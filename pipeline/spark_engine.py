@@ -126,9 +126,14 @@ class SparkBatches:
                 "--engine spark needs pyspark: pip install 'footfall[spark]' (and a Java 17 runtime)"
             ) from None
         active = SparkSession.getActiveSession()
-        if active is not None:  # spark-submit, a notebook, the tests: its own settings stand
+        if active is not None:  # a notebook, the tests: its own settings stand
             self._apply_sql_conf(active)
             return active
+        if os.environ.get("PYSPARK_GATEWAY_PORT"):  # under spark-submit: its master and settings stand
+            session = SparkSession.builder.appName("footfall").getOrCreate()
+            self._apply_sql_conf(session)
+            self._own_session = True
+            return session
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
             raise FootfallError("--engine spark needs a Java 17 runtime: apt-get install openjdk-17-jre-headless")
         master = self.engine.spark_master

@@ -8,7 +8,10 @@ truth elsewhere: a difference here is the Spark engine's (or the transpiler's)."
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -177,3 +180,25 @@ def test_a_bad_engine_key_is_named(workspace: Path, engine: str, key: str) -> No
     (workspace / "footfall.toml").write_text(f"[engine]\n{engine}\n")
     done = run_footfall("run", cwd=workspace)
     assert done.returncode == 1 and key in done.stderr and "Traceback" not in done.output
+
+
+def test_spark_submit_runs_the_command_file(demo_outputs: Collected, tmp_path: Path) -> None:
+    """The cluster route of docs/spark.md: spark-submit (the pyspark package's own) runs
+    the file `python -m footfall.spark_submit` names, with spark-submit's master."""
+    work = _inputs_of(demo_outputs, tmp_path / "work")
+    python = Path(sys.executable)
+    located = subprocess.run([python, "-m", "footfall.spark_submit"], capture_output=True, text=True, check=True)
+    entry = Path(located.stdout.strip())
+    assert entry.is_file() and entry.name == "spark_submit.py"
+    environment = {
+        **os.environ,
+        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+        "PYSPARK_PYTHON": str(python),
+    }
+    environment.pop("FOOTFALL_CONFIG", None)
+    command = [python.parent / "spark-submit", "--master", "local[1]", "--conf", "spark.ui.enabled=false", entry]
+    done = subprocess.run(
+        [*map(str, command), "run", "--engine", "spark"], cwd=work, env=environment, capture_output=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert assert_same_outputs(demo_outputs.data, work / "data") > 300
