@@ -1,4 +1,5 @@
-"""`footfall run`: the thin runner of the pipeline's SQL steps, on DuckDB.
+"""`footfall run`: the thin runner of the pipeline's SQL steps, on DuckDB (or on Spark:
+spark_engine.py runs the same steps, transpiled, and writes the same files).
 
 It is the only Python that touches the data. It registers the inputs as named
 relations (the store-days' sightings and heartbeats, read by DuckDB straight from
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -38,6 +39,10 @@ from footfall.store_days import RunState, StoreDay, days_with_inputs, input_file
 from footfall.thresholds import visit_thresholds
 
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
+# sightings per Spark run: Spark spills and spreads the work itself, but the driver
+# builds each batch's calendar tables (a row per quarter hour and 5-minute bin of each
+# store-day), so a year of a large chain still goes in parts
+SPARK_BATCH_ROWS = 10 * BATCH_ROWS
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
 OUTPUTS = {d.relation: d for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
 _WRITE_BATCH_ROWS = 1_000_000  # rows held at once while an output file is written
@@ -158,10 +163,9 @@ def run(
     settings: Settings, work: Plan, progress: Progress | None = None, engine: EngineSettings | None = None
 ) -> RunReport:
     """Runs every step over the planned store-days and publishes their outputs, on the
-    engine of the configuration (or the one given): DuckDB in batches of about
-    BATCH_ROWS sightings so that memory stays bounded, Spark in one batch (it spills
-    and spreads the work itself). A batch that fails is run again day by day, so one
-    bad day only costs itself."""
+    engine of the configuration (or the one given), in batches of about BATCH_ROWS
+    sightings on DuckDB (so that memory stays bounded) or SPARK_BATCH_ROWS on Spark.
+    A batch that fails is run again day by day, so one bad day only costs itself."""
     report = RunReport()
     leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
     inputs = _Inputs(settings.data_dir)
@@ -170,8 +174,8 @@ def run(
     if engine.name == "spark":
         from footfall.pipeline.spark_engine import SparkBatches
 
-        batches: Any = SparkBatches(settings, engine)
-        batch_rows = None
+        batches: Batches = SparkBatches(settings, engine)
+        batch_rows = SPARK_BATCH_ROWS
     else:
         batches = DuckDBBatches(settings)
         batch_rows = BATCH_ROWS
@@ -202,19 +206,34 @@ def _run_or_split(batches, batch, inputs, report, progress, label) -> list[list[
     return done
 
 
-def _batches(targets: list[StoreDay], inputs: _Inputs, batch_rows: int | None) -> list[list[StoreDay]]:
-    """Consecutive store-days (by store, then date) of about batch_rows sightings each
-    (all in one when None)."""
+def _batches(targets: list[StoreDay], inputs: _Inputs, batch_rows: int) -> list[list[StoreDay]]:
+    """Consecutive store-days (by store, then date) of about batch_rows sightings each."""
     batches: list[list[StoreDay]] = []
     rows = 0
     for day in sorted(targets):
         size = inputs.rows(day)
-        if not batches or (batch_rows is not None and rows + size > batch_rows):
+        if not batches or rows + size > batch_rows:
             batches.append([])
             rows = 0
         batches[-1].append(day)
         rows += size
     return batches
+
+
+class Batches(Protocol):
+    """An engine, as the runner drives it: entered once per run, then one call per batch
+    of store-days; `errors` are the exceptions that mean a batch failed on its data."""
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]: ...
+
+    def __enter__(self) -> Batches: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def run_batch(
+        self, batch: list[StoreDay], inputs: _Inputs, report: RunReport, progress: Progress | None, label: str
+    ) -> None: ...
 
 
 class DuckDBBatches:

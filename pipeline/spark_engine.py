@@ -244,7 +244,7 @@ class SparkBatches:
         spark = self.session
         if table.num_rows == 0:
             return spark.createDataFrame([], ddl(table.schema))
-        return spark.createDataFrame(table.to_pandas(), ddl(table.schema))
+        return spark.createDataFrame(table, ddl(table.schema))
 
     def _python_step(self, module_name: str) -> DataFrame:
         step = importlib.import_module(f"footfall.pipeline.{module_name}")
