@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import socket
 import sys
@@ -86,6 +87,10 @@ def spark_type(arrow: pa.DataType) -> str:
 def ddl(schema: pa.Schema) -> str:
     """A Spark DDL schema string of an Arrow schema (names quoted)."""
     return ", ".join(f"`{field.name}` {spark_type(field.type)}" for field in schema)
+
+
+class SparkBatchError(Exception):
+    """A batch failed on Spark; the message is the cause, without Spark's stack traces."""
 
 
 class SparkBatches:
@@ -161,7 +166,6 @@ class SparkBatches:
             session = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start, or the master refused us
             raise FootfallError(f"Spark did not start (master {master}): {_one_line(exc)}") from None
-        session.sparkContext.setLogLevel("ERROR")
         self._own_session = True
         return session
 
@@ -171,15 +175,25 @@ class SparkBatches:
 
     # --- a batch ---------------------------------------------------------------------------
 
-    @property
-    def errors(self) -> tuple[type[BaseException], ...]:
-        """The exceptions that mean the batch failed on its data (split it and retry)."""
+    errors = (SparkBatchError,)  # the batch failed on its data: the runner splits it and retries
+
+    def run_batch(
+        self,
+        batch: list[StoreDay],
+        inputs: _Inputs,
+        report: RunReport,
+        progress: Progress | None,
+        label: str,
+    ) -> None:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        return (PySparkException, Py4JJavaError)
+        try:
+            self._run_batch(batch, inputs, report, progress, label)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise SparkBatchError(_cause(exc)) from None
 
-    def run_batch(
+    def _run_batch(
         self,
         batch: list[StoreDay],
         inputs: _Inputs,
@@ -347,6 +361,17 @@ def _check_reachable(master: str) -> None:
     raise FootfallError(f"the Spark master {master} cannot be reached (is it running, and is the address right?)")
 
 
-def _one_line(exc: BaseException) -> str:
+def _cause(exc: BaseException) -> str:
+    """Spark's message cut to its cause: without the JVM's stack trace, and of an
+    exception raised in a Python worker, its last line (`ValueError: ...`)."""
+    text = str(exc).split("JVM stacktrace:", 1)[0]
+    if "Traceback (most recent call last)" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        raised = [line for line in lines if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line)]
+        text = "a Python worker failed: " + (raised[-1] if raised else lines[-1])
+    return _one_line(text)
+
+
+def _one_line(exc: BaseException | str) -> str:
     text = " ".join(str(exc).split())
-    return text[:300]
+    return text if len(text) <= 400 else text[:399] + "…"

@@ -202,3 +202,22 @@ def test_spark_submit_runs_the_command_file(demo_outputs: Collected, tmp_path: P
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert assert_same_outputs(demo_outputs.data, work / "data") > 300
+
+
+def test_a_failure_on_spark_is_told_by_its_cause(spark) -> None:  # noqa: F811
+    """A store-day that fails on Spark is reported in one line: the cause, not Spark's
+    stack traces (the JVM's, or a Python worker's)."""
+    from footfall.pipeline.spark_engine import _cause
+
+    with pytest.raises(Exception) as failed_query:
+        spark.sql("select 1 / 0 as x").collect()
+    assert _cause(failed_query.value).startswith("[DIVIDE_BY_ZERO] Division by zero")
+
+    def broken(rows):
+        raise ValueError("a broken linking function")
+
+    with pytest.raises(Exception) as failed_worker:
+        spark.range(2).groupBy("id").applyInArrow(broken, "id long").collect()
+    assert _cause(failed_worker.value) == "a Python worker failed: ValueError: a broken linking function"
+    for cause in (_cause(failed_query.value), _cause(failed_worker.value)):
+        assert "\n" not in cause and "stacktrace" not in cause.lower() and len(cause) <= 400
