@@ -214,7 +214,7 @@ class SparkBatches:
                     frame = self._python_step(step.module)
                 else:
                     assert step.sql is not None
-                    frame = spark.sql(to_spark(step.sql, runner.parameters(self.settings, step.sql)))
+                    frame = spark.sql(to_spark(step.sql, runner.parameters(self.settings, step.sql), ordered=False))
                 if step.name not in runner.VIEW_STEPS:
                     # computed once, and its plan cut short: later steps read it as data,
                     # not as the chain of every query before it (which Spark would analyse
@@ -262,7 +262,7 @@ class SparkBatches:
 
     def _python_step(self, module_name: str) -> DataFrame:
         step = importlib.import_module(f"footfall.pipeline.{module_name}")
-        source = self.session.sql(to_spark(step.SOURCE_SQL))
+        source = self.session.sql(to_spark(step.SOURCE_SQL, ordered=False))
         links = source.groupBy(*step.GROUP_BY).applyInArrow(_in_source_order(step), ddl(step.SCHEMA))
         return links.filter(step.KEEP_SQL)
 

@@ -461,3 +461,12 @@ def test_ties_of_first_and_last_frame_are_broken_alike(data_chains: dict[str, tu
     for table in data_chains["link_pseudonyms"]:
         tied = [row for row in table.to_pylist() if row["device"] == 5]
         assert [(row["seq_first"], row["seq_last"]) for row in tied] == [(1, 2)]
+
+
+def test_unordered_drops_only_the_statements_own_order() -> None:
+    """The engine asks for a step without its final ORDER BY (it orders what it writes);
+    an ORDER BY inside (a window, a subquery) stays."""
+    sql = "select n, sum(n) over (order by n) as s from (select n from t order by n limit 2) as x order by n desc"
+    text = to_spark(sql, ordered=False).upper()
+    assert "DESC" not in text and text.count("ORDER BY") == 2
+    assert to_spark(sql).upper().count("ORDER BY") == 3
