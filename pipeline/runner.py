@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from footfall import key_spaces, leftovers, outputs, storage, suppression
 from footfall.config import EngineSettings, Settings, parse_opening_hours
-from footfall.errors import FootfallError
+from footfall.errors import FootfallError, writing
 from footfall.store_days import RunState, StoreDay, days_with_inputs, input_files
 from footfall.thresholds import visit_thresholds
 
@@ -549,7 +549,7 @@ def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targe
                     duckdb.ColumnExpression("date") == duckdb.ConstantExpression(day.date)
                 )
                 batches = rows.filter(own).select(*schema.names).to_arrow_reader(_WRITE_BATCH_ROWS)
-                with pq.ParquetWriter(written, schema, compression="zstd") as writer:
+                with writing(written), pq.ParquetWriter(written, schema, compression="zstd") as writer:
                     for batch in batches:
                         writer.write_table(pa.Table.from_batches([batch]).cast(schema))
                 target.mkdir(parents=True, exist_ok=True)
