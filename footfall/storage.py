@@ -190,6 +190,22 @@ def replace(source: Path, target: Path) -> None:
         sync_folder(source.parent)
 
 
+def publish_partition(written: Path | None, target: Path) -> Path | None:
+    """Puts a store-day's newly written output file in place as the partition's
+    `part-0.parquet` and removes every other published file of it; with no new file
+    (no rows), the partition loses its files. Outputs are replaced whole, by either
+    engine. Returns the published file."""
+    final = None
+    if written is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        final = target / "part-0.parquet"
+        replace(written, final)
+    for old in published_files(target):
+        if old != final:
+            old.unlink()
+    return final
+
+
 def link_new(source: Path, target: Path) -> bool:
     """Gives a finished file a second name, target, unless target exists (then False):
     the first of several writers wins, atomically. Durable like replace()."""

@@ -540,7 +540,6 @@ def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targe
     try:
         published = []
         for day in targets:
-            target = storage.partition(data_dir, dataset.name, day.store, day.date)
             written = None
             if (day.store, day.date) in present:
                 written = storage.partition(root, dataset.name, day.store, day.date) / "part-0.parquet"
@@ -552,13 +551,8 @@ def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targe
                 with writing(written), pq.ParquetWriter(written, schema, compression="zstd") as writer:
                     for batch in batches:
                         writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-                target.mkdir(parents=True, exist_ok=True)
-                final = target / "part-0.parquet"
-                storage.replace(written, final)
-                published.append(final)
-            for old in storage.published_files(target):
-                if written is None or old.name != "part-0.parquet":
-                    old.unlink()
+            final = storage.publish_partition(written, storage.partition(data_dir, dataset.name, day.store, day.date))
+            published += [final] if final else []
         return published
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -297,18 +297,12 @@ class SparkBatches:
             )
             published = []
             for day in batch:
-                target = storage.partition(data_dir, dataset.name, day.store, day.date)
                 written = sorted(storage.partition(root, dataset.name, day.store, day.date).glob("part-*.parquet"))
                 if len(written) > 1:
                     raise FootfallError(f"{dataset.name}: Spark wrote {len(written)} files for one partition")
-                if written:
-                    target.mkdir(parents=True, exist_ok=True)
-                    final = target / "part-0.parquet"
-                    storage.replace(written[0], final)
-                    published.append(final)
-                for old in storage.published_files(target):
-                    if not written or old.name != "part-0.parquet":
-                        old.unlink()
+                target = storage.partition(data_dir, dataset.name, day.store, day.date)
+                final = storage.publish_partition(written[0] if written else None, target)
+                published += [final] if final else []
             return published
         finally:
             shutil.rmtree(root, ignore_errors=True)
