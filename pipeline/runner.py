@@ -39,10 +39,6 @@ from footfall.store_days import RunState, StoreDay, days_with_inputs, input_file
 from footfall.thresholds import visit_thresholds
 
 BATCH_ROWS = 20_000_000  # sightings per DuckDB run: memory stays bounded whatever the range
-# sightings per Spark run: Spark spills and spreads the work itself, but the driver
-# builds each batch's calendar tables (a row per quarter hour and 5-minute bin of each
-# store-day), so a year of a large chain still goes in parts
-SPARK_BATCH_ROWS = 10 * BATCH_ROWS
 VIEW_STEPS = ("stage", "resolve_devices")  # streamed into the next step, never held whole
 OUTPUTS = {d.relation: d for d in outputs.PIPELINE_OUTPUTS if d.relation}  # relation -> dataset
 _WRITE_BATCH_ROWS = 1_000_000  # rows held at once while an output file is written
@@ -163,27 +159,25 @@ def run(
     settings: Settings, work: Plan, progress: Progress | None = None, engine: EngineSettings | None = None
 ) -> RunReport:
     """Runs every step over the planned store-days and publishes their outputs, on the
-    engine of the configuration (or the one given), in batches of about BATCH_ROWS
-    sightings on DuckDB (so that memory stays bounded) or SPARK_BATCH_ROWS on Spark.
-    A batch that fails is run again day by day, so one bad day only costs itself."""
+    engine of the configuration (or the one given), in batches of about the engine's
+    rows_per_batch sightings (so that memory stays bounded). A batch that fails is run
+    again day by day, so one bad day only costs itself."""
     report = RunReport()
     leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
     inputs = _Inputs(settings.data_dir)
     targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
+    if not targets:
+        return report
     engine = engine or settings.file.engine
     if engine.name == "spark":
         from footfall.pipeline.spark_engine import SparkBatches
 
         batches: Batches = SparkBatches(settings, engine)
-        batch_rows = SPARK_BATCH_ROWS
     else:
         batches = DuckDBBatches(settings)
-        batch_rows = BATCH_ROWS
-    if not targets:
-        return report
     state = RunState(settings.data_dir)
     with batches:
-        groups = _batches(targets, inputs, batch_rows)
+        groups = _batches(targets, inputs, batches.rows_per_batch)
         for number, batch in enumerate(groups, 1):
             label = f"batch {number}/{len(groups)}: " if len(groups) > 1 else ""
             for done in _run_or_split(batches, batch, inputs, report, progress, label):
@@ -222,10 +216,14 @@ def _batches(targets: list[StoreDay], inputs: _Inputs, batch_rows: int) -> list[
 
 class Batches(Protocol):
     """An engine, as the runner drives it: entered once per run, then one call per batch
-    of store-days; `errors` are the exceptions that mean a batch failed on its data."""
+    of about rows_per_batch sightings' store-days; `errors` are the exceptions that mean
+    a batch failed on its data."""
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]: ...
+
+    @property
+    def rows_per_batch(self) -> int: ...
 
     def __enter__(self) -> Batches: ...
 
@@ -253,6 +251,10 @@ class DuckDBBatches:
         import duckdb
 
         return (duckdb.Error,)
+
+    @property
+    def rows_per_batch(self) -> int:
+        return BATCH_ROWS
 
     def run_batch(self, batch, inputs, report, progress, label) -> None:
         _run_batch(self.settings, batch, inputs, report, progress, label)

@@ -63,6 +63,10 @@ DEFAULT_CONF = {
     "spark.eventLog.enabled": "false",
 }
 
+# sightings per batch: Spark spills and spreads the work itself, but the driver builds
+# each batch's calendar tables (a row per quarter hour and 5-minute bin of each
+# store-day), so a year of a large chain still goes in parts
+BATCH_ROWS = 200_000_000
 LOG_SETTINGS = "spark_log4j2.properties"  # Spark's log: fatal errors only (footfall says what failed)
 
 _ARROW_TO_SPARK = {
@@ -176,6 +180,7 @@ class SparkBatches:
     # --- a batch ---------------------------------------------------------------------------
 
     errors = (SparkBatchError,)  # the batch failed on its data: the runner splits it and retries
+    rows_per_batch = BATCH_ROWS
 
     def run_batch(
         self,
@@ -188,19 +193,6 @@ class SparkBatches:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        try:
-            self._run_batch(batch, inputs, report, progress, label)
-        except (PySparkException, Py4JJavaError) as exc:
-            raise SparkBatchError(_cause(exc)) from None
-
-    def _run_batch(
-        self,
-        batch: list[StoreDay],
-        inputs: _Inputs,
-        report: RunReport,
-        progress: Progress | None,
-        label: str,
-    ) -> None:
         from footfall.pipeline import runner
 
         spark = self.session
@@ -228,6 +220,8 @@ class SparkBatches:
                 if progress:
                     progress(f"{label}writing {dataset.name}")
                 published += self._publish(relation, dataset, batch)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise SparkBatchError(_cause(exc)) from None
         finally:
             for frame in held:
                 frame.unpersist()
