@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
-from footfall import storage
+from footfall import data_folder, storage
 from footfall.config import Settings, load_settings
 from footfall.errors import FootfallError, without_addresses
 
@@ -41,7 +41,10 @@ AuditFormat = Literal["text", "json"]
 NoticeFormat = Literal["md", "html"]
 NoticeKind = Literal["sign", "web"]
 EngineName = Literal["duckdb", "spark"]
-DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (overrides data_dir).", file_okay=False)]
+DataOption = Annotated[
+    str | None,
+    typer.Option("--data", help="Data folder (overrides data_dir); for `run`, also a URI: s3a://BUCKET/PATH, gs://..."),
+]
 SecretsOption = Annotated[
     Path | None,
     typer.Option(
@@ -225,7 +228,9 @@ def _store_days(config, data, store, date, start, end, doing: str):
     if store is not None:
         settings.store(store)  # checks the name
     first, last = _date_range(date, start, end)
-    storage.require_data_folder(settings.data_dir, doing)
+    # `run` is the one command that also works on a data folder at a URI
+    folder = data_folder.of(settings) if doing == "run" else data_folder.DataFolder(settings.data_dir)
+    folder.require(doing)
     return settings, first, last
 
 

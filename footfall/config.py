@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from footfall.addresses import parse_prefix
+from footfall.data_folder import is_uri
 from footfall.errors import ConfigError
 
 CONFIG_FILENAME = "footfall.toml"
@@ -212,8 +213,19 @@ class Settings:
 
     file: FileSettings
     source: Path | None
-    data_dir: Path
+    data: Path | str  # the data folder: a path, or a URI (footfall/data_folder.py)
     secrets_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder on this machine's disk, which every command but `footfall run`
+        needs: a folder at a URI is mounted for them."""
+        if isinstance(self.data, str):
+            raise ConfigError(
+                f"data_dir is {self.data}: only `footfall run` works on a data folder at a URI; for this "
+                "command, mount it (mountpoint-s3, gcsfuse, blobfuse2) and pass the mounted folder with --data"
+            )
+        return self.data
 
     @property
     def privacy(self) -> PrivacySettings:
@@ -299,10 +311,11 @@ def find_config_file(explicit: Path | None) -> Path | None:
 
 
 def load_settings(
-    config: Path | None = None, data_dir: Path | None = None, secrets_dir: Path | None = None
+    config: Path | None = None, data_dir: Path | str | None = None, secrets_dir: Path | None = None
 ) -> Settings:
     """Reads, validates and resolves the configuration (see the module docstring);
-    data_dir and secrets_dir (the --data and --secrets flags) override the file."""
+    data_dir and secrets_dir (the --data and --secrets flags) override the file. A
+    data_dir that is a URI (s3://..., see footfall/data_folder.py) is kept as it is."""
     source = find_config_file(config)
     raw: dict[str, Any] = {}
     if source is not None:
@@ -318,7 +331,13 @@ def load_settings(
         raise ConfigError(_describe(exc, source)) from None
 
     base = source.resolve().parent if source is not None else Path.cwd()
-    data = (data_dir if data_dir is not None else base / parsed.data_dir).resolve()
+    given = str(data_dir) if data_dir is not None else parsed.data_dir
+    if is_uri(given):
+        secrets = (secrets_dir or base / parsed.secrets_dir).resolve()
+        return Settings(file=parsed, source=source, data=given, secrets_dir=secrets)
+    data = (Path(data_dir) if data_dir is not None else base / parsed.data_dir).resolve()
+    if data.is_file():
+        raise ConfigError(f"data_dir ({data}) is a file, not a folder")
     if secrets_dir is not None:
         secrets = secrets_dir.resolve()
     elif "secrets_dir" in parsed.model_fields_set:
@@ -331,7 +350,7 @@ def load_settings(
         )
     if data.is_relative_to(secrets):
         raise ConfigError(f"data_dir ({data}) must not be inside secrets_dir ({secrets})")
-    return Settings(file=parsed, source=source, data_dir=data, secrets_dir=secrets)
+    return Settings(file=parsed, source=source, data=data, secrets_dir=secrets)
 
 
 def default_secrets_dir(data: Path) -> Path:

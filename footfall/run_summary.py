@@ -38,7 +38,7 @@ def render(report: RunReport, settings: Settings, console: Console) -> None:
     suppressed = any(row["suppressed"] for row in report.daily)
     if suppressed:
         console.print(f"'< {k}': fewer than k = {k}, suppressed (privacy.k in the configuration)", highlight=False)
-    folders = sorted({str(_shown(settings.data_dir / dataset.name)) for dataset in OUTPUTS.values()})
+    folders = sorted({_shown(settings, dataset.name) for dataset in OUTPUTS.values()})
     if report.outputs:
         console.print(f"{len(report.done)} store-day(s) written under: {', '.join(folders)}", highlight=False)
 
@@ -47,10 +47,10 @@ def nothing_to_do(settings: Settings, store: str | None, first: date | None, las
     which = f"store {store!r}" if store else "any store"
     if first is not None:
         span = first.isoformat() if first == last else f"{first} to {last}"
-        return f"no sightings for {which} on {span} under {_shown(settings.data_dir)}: nothing to do"
+        return f"no sightings for {which} on {span} under {_shown(settings)}: nothing to do"
     if unchanged:
         return f"nothing new: {unchanged} store-day(s) unchanged since the last run (--date D to redo one)"
-    return f"no sightings for {which} under {_shown(settings.data_dir)}: run `footfall collect` first"
+    return f"no sightings for {which} under {_shown(settings)}: run `footfall collect` first"
 
 
 def _count(value: int | None, k: int) -> str:
@@ -70,8 +70,13 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _shown(path: Path) -> Path:
+def _shown(settings: Settings, *parts: str) -> str:
+    """A folder of the data folder, relative to the working folder where it is inside it
+    (a data folder at a URI as its URI)."""
+    if isinstance(settings.data, str):
+        return "/".join((settings.data.rstrip("/"), *parts))
+    path = settings.data.joinpath(*parts)
     try:
-        return path.relative_to(Path.cwd())
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
-        return path
+        return str(path)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from footfall.errors import FootfallError, writing
+from footfall.errors import writing
 
 STORE_KEY = "store="
 DATE_KEY = "date="
@@ -42,8 +42,9 @@ COMPRESSION_MAGIC = {
 
 def require_data_folder(data_dir: Path, doing: str) -> None:
     """The one wording of every command that needs a data folder and finds none."""
-    if not data_dir.is_dir():
-        raise FootfallError(f"no data folder at {data_dir}: nothing to {doing} (see --data)")
+    from footfall.data_folder import DataFolder
+
+    DataFolder(data_dir).require(doing)
 
 
 def store_folder(data_dir: Path, dataset: str, store: str) -> Path:

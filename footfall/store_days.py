@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from footfall import storage
 from footfall.outputs import COLLECTOR_DATASETS
+
+if TYPE_CHECKING:
+    from footfall.data_folder import DataFolder
 
 STATE = Path("_pipeline") / "state.json"
 _SEPARATOR = "/"  # between the settings digest and the inputs digest of a fingerprint
@@ -41,34 +45,34 @@ class StoreDay:
         return [StoreDay(self.store, self.date + timedelta(days=shift)) for shift in (-1, 0, 1)]
 
 
-def days_with_inputs(data_dir: Path, store: str | None = None) -> list[StoreDay]:
+def days_with_inputs(data: DataFolder, store: str | None = None) -> list[StoreDay]:
     """Every store-day with published sightings or heartbeats (of one store, or all):
     a day a sensor was up but heard no phone still gets its (empty) outputs."""
     found = {
         StoreDay(partition.store, partition.date)
         for dataset in COLLECTOR_DATASETS
-        for partition in storage.partitions(data_dir, dataset, store)
+        for partition in data.partitions(dataset, store)
         if partition.published
     }
     return sorted(found)
 
 
-def input_files(data_dir: Path, days: Iterable[StoreDay], dataset: str) -> list[Path]:
+def input_files(data: DataFolder, days: Iterable[StoreDay], dataset: str) -> list[str]:
     """The parts a set of store-days needs: their own and their neighbours'."""
     needed = {neighbour for day in days for neighbour in day.neighbourhood()}
-    folders = [storage.partition(data_dir, dataset, d.store, d.date) for d in sorted(needed)]
-    return [file for folder in folders for file in storage.published_files(folder)]
+    folders = [data.partition(dataset, d.store, d.date) for d in sorted(needed)]
+    return [file for folder in folders for file in data.published_files(folder)]
 
 
 class RunState:
     """Fingerprints of the store-days as they were when last run."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.path = data_dir / STATE
+    def __init__(self, data: DataFolder) -> None:
+        self.data = data
+        self.path = data.join(*STATE.parts)
         try:
-            self._done: dict[str, str] = json.loads(self.path.read_text())["store_days"]
-        except (OSError, ValueError, KeyError, TypeError):
+            self._done: dict[str, str] = json.loads(data.read_text(self.path) or "")["store_days"]
+        except (ValueError, KeyError, TypeError):
             self._done = {}
 
     def fingerprint(self, day: StoreDay, settings_digest: str) -> str:
@@ -79,10 +83,10 @@ class RunState:
         digest = hashlib.sha256()
         for dataset in COLLECTOR_DATASETS:
             for shift, neighbour in zip((-1, 0, 1), day.neighbourhood(), strict=True):
-                folder = storage.partition(self.data_dir, dataset, neighbour.store, neighbour.date)
-                for file in storage.published_files(folder):
-                    stat = file.stat()
-                    digest.update(f"{dataset}/{shift}/{file.name}/{stat.st_size}/{stat.st_mtime_ns}".encode())
+                folder = self.data.partition(dataset, neighbour.store, neighbour.date)
+                for file in self.data.published_files(folder):
+                    size, mtime_ns = self.data.stat(file)
+                    digest.update(f"{dataset}/{shift}/{posixpath.basename(file)}/{size}/{mtime_ns}".encode())
         return digest.hexdigest()
 
     def changed(self, day: StoreDay, fingerprint: str) -> bool:
@@ -95,7 +99,7 @@ class RunState:
 
     def record(self, done: dict[StoreDay, str]) -> None:
         self._done.update({day.key: fingerprint for day, fingerprint in done.items()})
-        storage.write_atomically(self.path, json.dumps({"store_days": dict(sorted(self._done.items()))}, indent=1))
+        self.data.write_text(self.path, json.dumps({"store_days": dict(sorted(self._done.items()))}, indent=1))
 
     def record_inputs(self, days: Iterable[StoreDay]) -> None:
         """Days whose inputs changed without a reason to run them again (retention

@@ -26,14 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
-from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from footfall import key_spaces, leftovers, outputs, storage, suppression
+from footfall import data_folder, key_spaces, outputs, storage, suppression
 from footfall.config import EngineSettings, Settings, parse_opening_hours
+from footfall.data_folder import DataFolder, RemoteFolder
 from footfall.errors import FootfallError, writing
 from footfall.store_days import RunState, StoreDay, days_with_inputs, input_files
 from footfall.thresholds import visit_thresholds
@@ -65,8 +65,10 @@ class Step:
 
 @dataclass
 class Plan:
-    """The store-days a run will cover; `unchanged` counts those skipped as up to date."""
+    """The store-days a run will cover, in the data folder it looked at; `unchanged`
+    counts those skipped as up to date."""
 
+    data: DataFolder
     targets: list[StoreDay]
     fingerprints: dict[StoreDay, str]
     unchanged: int = 0
@@ -77,7 +79,7 @@ class RunReport:
     done: list[StoreDay] = field(default_factory=list)
     daily: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    outputs: list[Path] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -120,8 +122,9 @@ def plan(
 ) -> Plan:
     """Store-days with sightings, of one store or all; between start and end
     (inclusive) when given, otherwise only those new or changed since the last run."""
-    available = days_with_inputs(settings.data_dir, store)
-    state = RunState(settings.data_dir)
+    data = data_folder.of(settings)
+    available = days_with_inputs(data, store)
+    state = RunState(data)
     digests = {}
     fingerprints = {}
     targets, unchanged = [], 0
@@ -136,7 +139,7 @@ def plan(
             continue
         targets.append(day)
         fingerprints[day] = fingerprint
-    return Plan(targets, fingerprints, unchanged)
+    return Plan(data, targets, fingerprints, unchanged)
 
 
 def settings_digest(settings: Settings, store: str) -> str:
@@ -163,8 +166,8 @@ def run(
     rows_per_batch sightings (so that memory stays bounded). A batch that fails is run
     again day by day, so one bad day only costs itself."""
     report = RunReport()
-    leftovers.remove(leftovers.pipeline_runs(settings.data_dir))  # what a killed run left
-    inputs = _Inputs(settings.data_dir)
+    work.data.remove_leftovers()  # what a killed run left
+    inputs = _Inputs(work.data)
     targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
     if not targets:
         return report
@@ -172,10 +175,10 @@ def run(
     if engine.name == "spark":
         from footfall.pipeline.spark_engine import SparkBatches
 
-        batches: Batches = SparkBatches(settings, engine)
+        batches: Batches = SparkBatches(settings, engine, work.data)
     else:
-        batches = DuckDBBatches(settings)
-    state = RunState(settings.data_dir)
+        batches = DuckDBBatches(settings, work.data)
+    state = RunState(work.data)
     with batches:
         groups = _batches(targets, inputs, batches.rows_per_batch)
         for number, batch in enumerate(groups, 1):
@@ -237,8 +240,9 @@ class Batches(Protocol):
 class DuckDBBatches:
     """Runs each batch of store-days on a DuckDB connection of its own."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, data: DataFolder) -> None:
         self.settings = settings
+        self.data = data
 
     def __enter__(self) -> DuckDBBatches:
         return self
@@ -257,15 +261,15 @@ class DuckDBBatches:
         return BATCH_ROWS
 
     def run_batch(self, batch, inputs, report, progress, label) -> None:
-        _run_batch(self.settings, batch, inputs, report, progress, label)
+        _run_batch(self.settings, self.data, batch, inputs, report, progress, label)
 
 
-def _run_batch(settings, batch, inputs, report, progress, label) -> None:
+def _run_batch(settings, data: DataFolder, batch, inputs, report, progress, label) -> None:
     import duckdb
 
-    temp_dir = leftovers.spill_dir(settings.data_dir)  # where DuckDB spills
+    temp_dir = data.scratch()  # where DuckDB spills
     temp_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": _memory_limit(), "temp_directory": str(temp_dir)})
+    con = duckdb.connect(config={"memory_limit": f"{memory_budget_mib()}MB", "temp_directory": str(temp_dir)})
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute(macros())
@@ -285,7 +289,7 @@ def _run_batch(settings, batch, inputs, report, progress, label) -> None:
         for relation, dataset in OUTPUTS.items():
             if progress:
                 progress(f"{label}writing {dataset.name}")
-            published += _publish(con, relation, settings.data_dir, dataset, batch)
+            published += _publish(con, relation, data, dataset, batch)
     finally:
         con.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -305,13 +309,13 @@ def _parameter(settings: Settings, name: str) -> object:
     raise FootfallError(f"a pipeline step asks for an unknown parameter ${name}")
 
 
-def _memory_limit() -> str:
-    """DuckDB's memory budget: most of the machine, at most 6 GiB; it spills beyond."""
+def memory_budget_mib() -> int:
+    """An engine's memory on this machine: most of it, at most 6 GiB; it spills beyond."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         total = 8 << 30
-    return f"{min(6 << 30, int(total * 0.6)) >> 20}MB"
+    return min(6 << 30, int(total * 0.6)) >> 20
 
 
 def _one_line(exc: Exception) -> str:
@@ -326,17 +330,15 @@ class _Inputs:
     """The Parquet inputs of store-days, each file's footer read once: its row count,
     or the reason it cannot be read."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self._rows: dict[Path, int | str] = {}
-        self._key_ids: dict[Path, dict[str, str]] = {}
+    def __init__(self, data: DataFolder) -> None:
+        self.data = data
+        self._rows: dict[str, int | str] = {}
+        self._key_ids: dict[str, dict[str, str]] = {}
 
-    def check(self, file: Path) -> int | str:
+    def check(self, file: str) -> int | str:
         if file not in self._rows:
-            import pyarrow.parquet as pq
-
             try:
-                footer = pq.read_metadata(file)
+                footer = self.data.footer(file)
                 self._rows[file] = footer.num_rows
                 self._key_ids[file] = key_spaces.read(footer.metadata)
             except (OSError, pa.ArrowException) as exc:
@@ -369,19 +371,19 @@ class _Inputs:
                 problem = self.check(file)
                 if isinstance(problem, str):
                     where = f"store {day.store!r}, {day.date} not processed"
-                    report.errors.append(f"{file}: not a readable Parquet file ({problem}); {where}")
+                    report.errors.append(f"{self.data.uri(file)}: not a readable Parquet file ({problem}); {where}")
                     readable = False
         return readable
 
     def rows(self, day: StoreDay) -> int:
         return sum(count for file in self._own(day, "sightings") if isinstance(count := self.check(file), int))
 
-    def files(self, days: list[StoreDay], dataset: str) -> list[Path]:
-        return [file for file in input_files(self.data_dir, days, dataset) if isinstance(self.check(file), int)]
+    def files(self, days: list[StoreDay], dataset: str) -> list[str]:
+        return [file for file in input_files(self.data, days, dataset) if isinstance(self.check(file), int)]
 
-    def _own(self, day: StoreDay, dataset: str) -> list[Path]:
+    def _own(self, day: StoreDay, dataset: str) -> list[str]:
         """The day's own published parts (without its neighbours')."""
-        return storage.published_files(storage.partition(self.data_dir, dataset, day.store, day.date))
+        return self.data.published_files(self.data.partition(dataset, day.store, day.date))
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -419,22 +421,36 @@ HEARTBEAT_COLUMNS = outputs.HEARTBEATS.schema(partitions=True)
 
 
 def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _Inputs) -> None:
-    sightings = inputs.files(targets, "sightings")
-    if sightings:
-        con.read_parquet([str(f) for f in sightings], hive_partitioning=True).create_view("sightings")
-    else:
-        con.register("sightings", SIGHTING_COLUMNS.empty_table())
-    heartbeats = inputs.files(targets, "heartbeats")
-    if heartbeats:
-        # union_by_name: heartbeats written before the collector added columns (malformed,
-        # drops, channels) are read beside newer ones
-        files = [str(f) for f in heartbeats]
-        con.read_parquet(files, hive_partitioning=True, union_by_name=True).create_view("heartbeats")
-    else:
-        con.register("heartbeats", HEARTBEAT_COLUMNS.empty_table())
+    for dataset, columns in (("sightings", SIGHTING_COLUMNS), ("heartbeats", HEARTBEAT_COLUMNS)):
+        files = inputs.files(targets, dataset)
+        if not files:
+            con.register(dataset, columns.empty_table())
+        elif isinstance(inputs.data, RemoteFolder):  # read through pyarrow's file system, streamed
+            con.register(dataset, _arrow_dataset(inputs.data, dataset, files, columns))
+        else:
+            # union_by_name: heartbeats written before the collector added columns (malformed,
+            # drops, channels) are read beside newer ones
+            union = dataset == "heartbeats"
+            con.read_parquet(files, hive_partitioning=True, union_by_name=union).create_view(dataset)
     (widths,) = con.execute("select quarter_us(), occupancy_bin_us()").fetchall()  # as the steps use them
     for name, table in configuration_tables(settings, targets, *widths).items():
         con.register(name, table)
+
+
+def _arrow_dataset(data: RemoteFolder, dataset: str, files: list[str], columns: pa.Schema):
+    """Parquet files at a URI as one dataset of the declared columns (older files' missing
+    columns null), the Hive partitions typed as declared."""
+    import pyarrow.dataset as ds
+
+    keys = pa.schema([columns.field("store"), columns.field("date")])
+    return ds.dataset(
+        files,
+        schema=columns,
+        format="parquet",
+        filesystem=data.fs,
+        partitioning=ds.partitioning(keys, flavor="hive"),
+        partition_base_dir=data.join(dataset),
+    )
 
 
 def configuration_tables(
@@ -524,18 +540,17 @@ def _local_us(day: date, clock: time, zone: ZoneInfo) -> int:
 # --- outputs ------------------------------------------------------------------------------
 
 
-def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targets: list[StoreDay]) -> list[Path]:
-    """Writes each store-day's rows of the relation to a staging file, then renames it over
-    the published one. A store-day at hand with no rows loses its old file: its outputs
-    are replaced whole. Each file is streamed from the relation filtered to its store-day,
-    because a filter keeps the rows in the step's order, while DuckDB's partitioned writer,
-    run in parallel, swaps chunks of rows within files once a batch holds about 100,000
-    rows; and it is written with the declared schema (DuckDB's own writer marks a column
-    required when its statistics show no null)."""
+def _publish(con, relation: str, data: DataFolder, dataset: outputs.Dataset, targets: list[StoreDay]) -> list[str]:
+    """Writes each store-day's rows of the relation to a staging file, then swaps it in
+    place of the published one. A store-day at hand with no rows loses its old file: its
+    outputs are replaced whole. Each file is streamed from the relation filtered to its
+    store-day, because a filter keeps the rows in the step's order, while DuckDB's
+    partitioned writer, run in parallel, swaps chunks of rows within files once a batch
+    holds about 100,000 rows; and it is written with the declared schema (DuckDB's own
+    writer marks a column required when its statistics show no null)."""
     import duckdb
-    import pyarrow.parquet as pq
 
-    root = leftovers.staging_dir(data_dir)
+    root = data.staging()
     rows = con.table(relation)
     schema = dataset.schema()
     present = set(rows.select("store, date").distinct().fetchall())
@@ -544,17 +559,16 @@ def _publish(con, relation: str, data_dir: Path, dataset: outputs.Dataset, targe
         for day in targets:
             written = None
             if (day.store, day.date) in present:
-                written = storage.partition(root, dataset.name, day.store, day.date) / "part-0.parquet"
-                written.parent.mkdir(parents=True, exist_ok=True)
+                written = storage.partition_folder(root, dataset.name, day.store, day.date) + "/part-0.parquet"
                 own = (duckdb.ColumnExpression("store") == duckdb.ConstantExpression(day.store)) & (
                     duckdb.ColumnExpression("date") == duckdb.ConstantExpression(day.date)
                 )
                 batches = rows.filter(own).select(*schema.names).to_arrow_reader(_WRITE_BATCH_ROWS)
-                with writing(written), pq.ParquetWriter(written, schema, compression="zstd") as writer:
+                with writing(written), data.parquet_writer(written, schema) as writer:
                     for batch in batches:
                         writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-            final = storage.publish_partition(written, storage.partition(data_dir, dataset.name, day.store, day.date))
+            final = data.publish(written, data.partition(dataset.name, day.store, day.date))
             published += [final] if final else []
         return published
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        data.remove_tree(root)

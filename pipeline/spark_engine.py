@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import posixpath
 import re
 import shutil
 import socket
@@ -27,13 +28,13 @@ import sys
 import warnings
 from collections.abc import Callable
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from footfall import leftovers, outputs, storage
+from footfall import outputs, storage
 from footfall.config import EngineSettings, Settings
+from footfall.data_folder import DataFolder
 from footfall.errors import FootfallError
 from footfall.pipeline.spark_dialect import to_spark
 
@@ -101,10 +102,11 @@ class SparkBatches:
     """Runs batches of store-days on one Spark session, started for the run (and stopped
     after it) unless one is already running."""
 
-    def __init__(self, settings: Settings, engine: EngineSettings) -> None:
+    def __init__(self, settings: Settings, engine: EngineSettings, data: DataFolder) -> None:
         self.settings = settings
         self.engine = engine
-        self.scratch = leftovers.spill_dir(settings.data_dir)
+        self.data = data
+        self.scratch = data.scratch()
         self._own_session = False
         self._session: SparkSession | None = None
 
@@ -155,6 +157,7 @@ class SparkBatches:
         builder = SparkSession.builder.master(master).appName("footfall")
         conf = {
             **DEFAULT_CONF,
+            **_local_memory(master),
             "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_settings}",
             "spark.local.dir": str(self.scratch),
             "spark.sql.warehouse.dir": str(self.scratch / "warehouse"),
@@ -234,11 +237,11 @@ class SparkBatches:
 
         spark = self.session
         for dataset, columns in (("sightings", runner.SIGHTING_COLUMNS), ("heartbeats", runner.HEARTBEAT_COLUMNS)):
-            files = [str(file) for file in inputs.files(batch, dataset)]
+            files = [self.data.uri(file) for file in inputs.files(batch, dataset)]
             if files:
                 # an explicit schema: the Hive partitions typed as declared (a store named
                 # "1" stays a string), older heartbeats' missing columns read as null
-                base = str(self.settings.data_dir / dataset)
+                base = self.data.uri(self.data.join(dataset))
                 frame = spark.read.schema(ddl(columns)).option("basePath", base).parquet(*files)
             else:
                 frame = spark.createDataFrame([], ddl(columns))
@@ -268,15 +271,14 @@ class SparkBatches:
 
     # --- outputs -----------------------------------------------------------------------------
 
-    def _publish(self, relation: str, dataset: outputs.Dataset, batch: list[StoreDay]) -> list[Path]:
+    def _publish(self, relation: str, dataset: outputs.Dataset, batch: list[StoreDay]) -> list[str]:
         """Writes the relation one file per store-day into a staging folder (each file's rows
         in the dataset's order), then renames each over the published file; a store-day at
         hand with no rows loses its old file, as on DuckDB."""
         from pyspark.sql import functions as F
 
-        data_dir = self.settings.data_dir
-        root = leftovers.staging_dir(data_dir)
-        staging = root / dataset.name
+        data = self.data
+        root = data.staging()
         frame = self.session.table(relation)
         schema = dataset.schema()
         typed = frame.select(*(_optional(f.name, f.type) for f in schema), "store", "date")
@@ -287,19 +289,20 @@ class SparkBatches:
                 .sortWithinPartitions(*order)
                 .write.mode("overwrite")
                 .partitionBy("store", "date")
-                .parquet(str(staging))
+                .parquet(data.uri(posixpath.join(root, dataset.name)))
             )
             published = []
             for day in batch:
-                written = sorted(storage.partition(root, dataset.name, day.store, day.date).glob("part-*.parquet"))
+                folder = storage.partition_folder(root, dataset.name, day.store, day.date)
+                written = [f for f in data.files(folder, ".parquet") if posixpath.basename(f).startswith("part-")]
                 if len(written) > 1:
                     raise FootfallError(f"{dataset.name}: Spark wrote {len(written)} files for one partition")
-                target = storage.partition(data_dir, dataset.name, day.store, day.date)
-                final = storage.publish_partition(written[0] if written else None, target)
+                target = data.partition(dataset.name, day.store, day.date)
+                final = data.publish(written[0] if written else None, target)
                 published += [final] if final else []
             return published
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            data.remove_tree(root)
 
 
 def _optional(name: str, arrow: pa.DataType):
@@ -332,6 +335,15 @@ def _in_source_order(step: Any) -> Callable[[pa.Table], pa.Table]:
         return apply_group(rows.sort_by(order))
 
     return apply
+
+
+def _local_memory(master: str) -> dict[str, str]:
+    """On local[N] the driver's JVM is also the executors: it gets the memory budget
+    DuckDB gets, where Spark's default heap of 1 GiB spilled 11 GB of scratch files for
+    1 GB of sightings (110 M). On a cluster, the cluster's settings stand."""
+    from footfall.pipeline import runner
+
+    return {"spark.driver.memory": f"{runner.memory_budget_mib()}m"} if master.startswith("local") else {}
 
 
 def _check_reachable(master: str) -> None:

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from footfall.config import load_settings
+from footfall.data_folder import DataFolder
 from footfall.outputs import INT64, Column, Dataset
 from footfall.pipeline import runner
 from footfall.store_days import StoreDay
@@ -113,7 +114,7 @@ def test_every_output_file_keeps_its_steps_order_in_a_batch_of_many_days(tmp_pat
         {"day": DAY},
     )
     numbered = Dataset("numbered", "a number", "", (Column("n", INT64, ""),), tier="marts")
-    published = runner._publish(con, "steps_output", tmp_path, numbered, days)
+    published = runner._publish(con, "steps_output", DataFolder(tmp_path), numbered, days)
     assert len(published) == 12
     for file in published:
         n = pq.read_table(file).column("n").to_pylist()

@@ -19,6 +19,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
 from footfall.config import load_settings
+from footfall.data_folder import DataFolder
 from footfall.pipeline import runner
 from footfall.pipeline.spark_dialect import REWRITES, to_spark
 
@@ -419,7 +420,7 @@ def data_chains(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     settings = load_settings(folder / "footfall.toml")
     days = runner.plan(settings).targets
     con = duckdb_connection()
-    runner._register_inputs(con, settings, days, runner._Inputs(data))
+    runner._register_inputs(con, settings, days, runner._Inputs(DataFolder(data)))
     con.register("heartbeats", _heartbeats(con.sql("select * from store_days").to_arrow_table()))
     for name in INPUTS:
         spark.createDataFrame(con.sql(f"select * from {name}").to_arrow_table()).createOrReplaceTempView(name)

@@ -25,6 +25,7 @@ from typing import Any
 from footfall import leftovers, storage
 from footfall.collector.salts import SaltState, SaltStore
 from footfall.config import Settings
+from footfall.data_folder import DataFolder
 from footfall.epochs import label_first_day
 from footfall.errors import without_addresses
 from footfall.outputs import COLLECTOR_DATASETS
@@ -205,7 +206,7 @@ def _empty_trash(trash: Path) -> None:
 def _up_to_date_neighbours(settings: Settings, partitions: list[Partition]) -> list[StoreDay]:
     """The store-days whose pipeline inputs lose a partition and that were run on the
     inputs they have now: to record them again after the deletion."""
-    state = RunState(settings.data_dir)
+    state = RunState(DataFolder(settings.data_dir))
     days = {
         neighbour
         for partition in partitions
@@ -216,4 +217,4 @@ def _up_to_date_neighbours(settings: Settings, partitions: list[Partition]) -> l
 
 
 def _still_up_to_date(settings: Settings, days: list[StoreDay]) -> None:
-    RunState(settings.data_dir).record_inputs(days)
+    RunState(DataFolder(settings.data_dir)).record_inputs(days)
