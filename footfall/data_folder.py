@@ -71,6 +71,8 @@ def of(settings: Settings) -> DataFolder:
 class DataFolder:
     """A data folder on this machine's disk."""
 
+    parallel_reads = 1  # footers read at once (a local read is a page-cache hit)
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -165,6 +167,8 @@ class DataFolder:
 
 class RemoteFolder(DataFolder):
     """A data folder at a URI, reached through pyarrow's file systems."""
+
+    parallel_reads = 32  # each read is a request to the store
 
     def __init__(self, uri: str) -> None:
         self.root_uri = uri.rstrip("/")

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -168,6 +169,7 @@ def run(
     report = RunReport()
     work.data.remove_leftovers()  # what a killed run left
     inputs = _Inputs(work.data)
+    inputs.read_footers(work.targets)
     targets = [day for day in work.targets if inputs.day_is_readable(day, report) and inputs.one_key_space(day, report)]
     if not targets:
         return report
@@ -344,6 +346,14 @@ class _Inputs:
             except (OSError, pa.ArrowException) as exc:
                 self._rows[file] = _one_line(exc)
         return self._rows[file]
+
+    def read_footers(self, days: list[StoreDay]) -> None:
+        """Reads the footers of the days' inputs ahead, many at once on a data folder at a
+        URI, where each is a request whose latency, not its few kilobytes, is the cost."""
+        if self.data.parallel_reads > 1:
+            files = {file for dataset in outputs.COLLECTOR_DATASETS for file in input_files(self.data, days, dataset)}
+            with ThreadPoolExecutor(self.data.parallel_reads) as pool:
+                list(pool.map(self.check, sorted(files)))
 
     def one_key_space(self, day: StoreDay, report: RunReport) -> bool:
         """False, with an error, when the day's sightings hold one of their epochs under
