@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from footfall import outputs, storage
 from footfall.config import EngineSettings, Settings
-from footfall.data_folder import DataFolder
+from footfall.data_folder import DataFolder, RemoteFolder
 from footfall.errors import FootfallError
 from footfall.pipeline.spark_dialect import to_spark
 
@@ -114,6 +114,11 @@ class SparkBatches:
 
     def __enter__(self) -> SparkBatches:
         self._session = self._start()
+        try:
+            self._check_connector()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -175,6 +180,28 @@ class SparkBatches:
             raise FootfallError(f"Spark did not start (master {master}): {_one_line(exc)}") from None
         self._own_session = True
         return session
+
+    def _check_connector(self) -> None:
+        """Spark reads and writes a data folder at a URI through its own Hadoop connector
+        of the URI's scheme: without one, one line now, rather than every store-day
+        failing with the same Java error."""
+        if not isinstance(self.data, RemoteFolder):
+            return
+        from py4j.protocol import Py4JJavaError
+
+        context = self.session.sparkContext
+        jvm = context._jvm
+        assert jvm is not None
+        uri = jvm.java.net.URI(self.data.root_uri)
+        try:
+            jvm.org.apache.hadoop.fs.FileSystem.get(uri, context._jsc.hadoopConfiguration())
+        except Py4JJavaError as exc:
+            cause = _one_line(exc.java_exception.toString())  # the exception and its message, no trace
+            raise FootfallError(
+                f"Spark cannot reach {self.data.root_uri}: {cause} (Spark needs the Hadoop connector of "
+                f"{self.data.scheme}:// on the cluster: hadoop-aws for s3a://, the GCS connector for gs://, "
+                "hadoop-azure for abfss://; see docs/spark.md)"
+            ) from None
 
     def _apply_sql_conf(self, session: SparkSession) -> None:
         for key, value in REQUIRED_CONF.items():

@@ -22,13 +22,16 @@ from test_spark_engine import _inputs_of, assert_same_outputs
 from footfall import data_folder
 from footfall.config import EngineSettings, load_settings
 from footfall.data_folder import RemoteFolder
+from footfall.errors import FootfallError
 from footfall.pipeline import runner
+from footfall.pipeline.spark_engine import SparkBatches
 
 from conftest import Collected
 from footfall_command import run_footfall
 from spark_session import spark  # noqa: F401
 
 BUCKET = "chain-data"
+SPARK = EngineSettings(name="spark", spark_master="local[1]")
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +163,22 @@ def test_spark_runs_on_a_uri_data_folder_as_on_disk(spark, demo_outputs: Collect
     work = _inputs_of(demo_outputs, tmp_path / "work")
     settings = load_settings(work / "footfall.toml", (work / "data").as_uri())
     assert isinstance(data_folder.of(settings), RemoteFolder)
-    report = runner.run(settings, runner.plan(settings), engine=EngineSettings(name="spark", spark_master="local[1]"))
+    report = runner.run(settings, runner.plan(settings), engine=SPARK)
     assert not report.errors
     assert report.outputs and all(out.startswith("/") for out in report.outputs)
     assert assert_same_outputs(demo_outputs.data, work / "data") > 300
     assert sorted(p.name for p in (work / "data" / "_pipeline").iterdir()) == ["state.json"]
+
+
+def test_spark_without_the_stores_connector_is_one_line(spark, s3_server: dict[str, str], workspace: Path) -> None:  # noqa: F811
+    """pyspark carries no S3 connector: s3:// is a store pyarrow reaches and Spark does not."""
+    settings = load_settings(None, f"s3://{BUCKET}/connector")
+    batches = SparkBatches(settings, SPARK, data_folder.of(settings))
+    with pytest.raises(FootfallError) as raised:
+        batches.__enter__()
+    message = str(raised.value)
+    assert message.startswith(f"Spark cannot reach s3://{BUCKET}/connector: ") and "hadoop-aws" in message
+    assert 'No FileSystem for scheme "s3"' in message and "\n" not in message and "at org." not in message
 
 
 @pytest.mark.parametrize(
