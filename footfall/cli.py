@@ -228,9 +228,7 @@ def _store_days(config, data, store, date, start, end, doing: str):
     if store is not None:
         settings.store(store)  # checks the name
     first, last = _date_range(date, start, end)
-    # `run` is the one command that also works on a data folder at a URI
-    folder = data_folder.of(settings) if doing == "run" else data_folder.DataFolder(settings.data_dir)
-    folder.require(doing)
+    data_folder.of(settings).require(doing)  # run and export also work on a data folder at a URI
     return settings, first, last
 
 
@@ -327,7 +325,7 @@ def export_dataset(
     if fmt == "parquet" and output is None and sys.stdout.isatty():
         raise FootfallError("--format parquet: Parquet is binary; give --output FILE (or redirect the output)")
     dataset = views.VIEWS[mart]
-    con = views.connect(settings.data_dir, settings.privacy.k, only=[mart])
+    con = views.connect(data_folder.of(settings), settings.privacy.k, only=[mart])
     written = export.export(con, dataset, export.Rows(store, first, last), fmt, output)
     where = f" to {_shown(output)}" if output is not None else ""
     stderr.print(f"footfall: {written:,} row(s) of {dataset.name} written{where}", markup=False)
@@ -350,8 +348,9 @@ def sql_shell(
     from footfall import views
 
     settings = load_settings(config, data)
-    storage.require_data_folder(settings.data_dir, "query")
-    con = views.connect(settings.data_dir, settings.privacy.k)
+    folder = data_folder.of(settings)
+    folder.require("query")
+    con = views.connect(folder, settings.privacy.k)
     if query is not None:
         shell.run_statements(con, query, format, sys.stdout)
         return

@@ -222,8 +222,8 @@ class Settings:
         needs: a folder at a URI is mounted for them."""
         if isinstance(self.data, str):
             raise ConfigError(
-                f"data_dir is {self.data}: only `footfall run` works on a data folder at a URI; for this "
-                "command, mount it (mountpoint-s3, gcsfuse, blobfuse2) and pass the mounted folder with --data"
+                f"data_dir is {self.data}: `footfall run`, `sql` and `export` work on a data folder at a URI; "
+                "for this command, mount it (mountpoint-s3, gcsfuse, blobfuse2) and pass that folder with --data"
             )
         return self.data
 

@@ -43,6 +43,7 @@ from footfall.outputs import COLLECTOR_DATASETS
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as pads
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
@@ -262,6 +263,23 @@ class RemoteFolder(DataFolder):
         import pyarrow.parquet as pq
 
         return pq.read_metadata(file, filesystem=self.fs)
+
+    def arrow_dataset(self, dataset: str, files: list[str], columns: pa.Schema) -> pads.Dataset:
+        """Parquet files of a dataset as one Arrow dataset of the declared columns (older
+        files' missing columns null), its Hive partitions typed as declared: DuckDB scans
+        it as a table, streamed, where it cannot reach the store itself."""
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+
+        keys = pa.schema([columns.field("store"), columns.field("date")])
+        return pads.dataset(
+            files,
+            schema=columns,
+            format="parquet",
+            filesystem=self.fs,
+            partitioning=pads.partitioning(keys, flavor="hive"),
+            partition_base_dir=self.join(dataset),
+        )
 
     def read_text(self, file: str) -> str | None:
         try:

@@ -15,17 +15,17 @@ names it still runs. The session's time zone is UTC, the clock of every timestam
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 
 from footfall import outputs, storage, suppression
+from footfall.data_folder import DataFolder, RemoteFolder
 
 VIEWS = {dataset.view: dataset for dataset in outputs.DATASETS}  # sightings, heartbeats, visits, daily, ...
 _HIVE = "hive_partitioning = true, hive_types = {'store': 'VARCHAR', 'date': 'DATE'}, union_by_name = true"
 
 
-def connect(data_dir: Path, k: int, only: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+def connect(data: DataFolder, k: int, only: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one view per dataset of the data folder (or these only)."""
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'")
@@ -34,24 +34,28 @@ def connect(data_dir: Path, k: int, only: Iterable[str] | None = None) -> duckdb
     wanted = set(only) if only is not None else set(VIEWS)
     for dataset in outputs.DATASETS:
         if dataset.view in wanted:
-            con.execute(view_sql(con, data_dir, dataset, k))
+            con.execute(view_sql(con, data, dataset, k))
     return con
 
 
-def published_files(data_dir: Path, dataset: outputs.Dataset) -> list[str]:
+def published_files(data: DataFolder, dataset: outputs.Dataset) -> list[str]:
     return [
         f"{partition.folder}/{name}"
-        for partition in storage.partitions(data_dir, dataset.name)
+        for partition in data.partitions(dataset.name)
         for name in partition.names
         if storage.is_published(name)
     ]
 
 
-def view_sql(con: duckdb.DuckDBPyConnection, data_dir: Path, dataset: outputs.Dataset, k: int) -> str:
-    files = published_files(data_dir, dataset)
+def view_sql(con: duckdb.DuckDBPyConnection, data: DataFolder, dataset: outputs.Dataset, k: int) -> str:
+    files = published_files(data, dataset)
     if not files:
         return f"create or replace view {dataset.view} as {_empty(dataset)}"
-    source = f"read_parquet([{', '.join(literal(f) for f in files)}], {_HIVE})"
+    if isinstance(data, RemoteFolder):  # read through pyarrow's file system, as declared
+        source = f"_files_{dataset.view}"
+        con.register(source, data.arrow_dataset(dataset.name, files, dataset.schema(partitions=True)))
+    else:
+        source = f"read_parquet([{', '.join(literal(f) for f in files)}], {_HIVE})"
     present = con.sql(f"select * from {source} limit 0").columns
     declared = [c.name for c in dataset.columns if c.name in present]
     shown = suppression.resuppressed(dataset, str(int(k)), present) if dataset.is_mart else ", ".join(declared)

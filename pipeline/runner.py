@@ -436,7 +436,7 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
         if not files:
             con.register(dataset, columns.empty_table())
         elif isinstance(inputs.data, RemoteFolder):  # read through pyarrow's file system, streamed
-            con.register(dataset, _arrow_dataset(inputs.data, dataset, files, columns))
+            con.register(dataset, inputs.data.arrow_dataset(dataset, files, columns))
         else:
             # union_by_name: heartbeats written before the collector added columns (malformed,
             # drops, channels) are read beside newer ones
@@ -445,22 +445,6 @@ def _register_inputs(con, settings: Settings, targets: list[StoreDay], inputs: _
     (widths,) = con.execute("select quarter_us(), occupancy_bin_us()").fetchall()  # as the steps use them
     for name, table in configuration_tables(settings, targets, *widths).items():
         con.register(name, table)
-
-
-def _arrow_dataset(data: RemoteFolder, dataset: str, files: list[str], columns: pa.Schema):
-    """Parquet files at a URI as one dataset of the declared columns (older files' missing
-    columns null), the Hive partitions typed as declared."""
-    import pyarrow.dataset as ds
-
-    keys = pa.schema([columns.field("store"), columns.field("date")])
-    return ds.dataset(
-        files,
-        schema=columns,
-        format="parquet",
-        filesystem=data.fs,
-        partitioning=ds.partitioning(keys, flavor="hive"),
-        partition_base_dir=data.join(dataset),
-    )
 
 
 def configuration_tables(

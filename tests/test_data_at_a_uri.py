@@ -104,6 +104,18 @@ def test_the_command_runs_the_demo_on_an_s3_bucket_as_on_disk(
     again = run_footfall("run", "--data", uri, cwd=work, env=s3_server)
     assert again.returncode == 0 and "nothing new: 1 store-day(s) unchanged" in again.output, again.output
 
+    # the analyst's commands read the bucket as they read the folder on disk
+    for command in (
+        ("sql", "--format", "csv", "--query", "select hour, arrivals, visitors from hourly order by hour"),
+        ("sql", "--format", "csv", "--query", "select count(*), sum(dwell_s), count(distinct device_key) from visits"),
+        ("export", "visits", "--format", "csv"),
+        ("export", "sensor_health", "--format", "json"),
+    ):
+        remote = run_footfall(*command, "--data", uri, cwd=work, env=s3_server)
+        local = run_footfall(*command, cwd=demo_outputs.workspace)
+        assert remote.returncode == local.returncode == 0, remote.output + local.output
+        assert remote.stdout == local.stdout and len(local.stdout.splitlines()) > 1, command
+
 
 def test_a_changed_input_at_a_uri_is_run_again_and_a_damaged_one_named(
     s3_server: dict[str, str], two_stores_outputs: Collected, tmp_path: Path
@@ -184,8 +196,8 @@ def test_spark_without_the_stores_connector_is_one_line(spark, s3_server: dict[s
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (("sql", "--query", "select 1"), "only `footfall run` works on a data folder at a URI"),
-        (("privacy", "audit"), "only `footfall run` works on a data folder at a URI"),
+        (("privacy", "audit"), "`footfall run`, `sql` and `export` work on a data folder at a URI"),
+        (("dashboard",), "`footfall run`, `sql` and `export` work on a data folder at a URI"),
         (("run",), f"no data folder at s3://{BUCKET}/nowhere: nothing to run"),
     ],
 )
