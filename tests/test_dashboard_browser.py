@@ -144,6 +144,11 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                 page.wait_for_selector('[data-testid="stHeading"], [data-testid="stException"]', timeout=60_000)
                 # a heading is drawn while the script runs; then wait for the run to be over
                 page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+                download = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download this page (CSV)")
+                # every page has one, drawn late: under load the script state has been read as over
+                # before it was (a fresh-clone run, 2026-12-01: no button yet on the first page), so the
+                # page is read once it is there
+                download.first.wait_for(state="visible", timeout=60_000)
                 name = path or "overview"
                 page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
                 exceptions = page.locator('[data-testid="stException"]')
@@ -151,7 +156,6 @@ def test_the_dashboard_in_a_real_browser(server: str, demo_outputs: Collected, t
                 assert (tmp_path / f"{name}.png").stat().st_size > 10_000
                 body = page.inner_text("body")
                 assert "README" not in body, f"{name}: a manager is never sent to the README"
-                download = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download this page (CSV)")
                 assert download.count() == 1, f"{name}: a CSV of what the page shows"
                 if name != "privacy":
                     with page.expect_download() as started:
