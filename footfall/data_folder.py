@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 # Hadoop's names of the stores, as pyarrow names them (Spark and pyarrow then reach the
 # same objects by the same URI)
-PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs", "abfs": "abfs", "abfss": "abfss"}
-SUPPORTED = ("s3", "s3a", "gs", "abfs", "abfss", "file")
+PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3"}
+SUPPORTED = ("s3", "s3a", "s3n", "gs", "abfs", "abfss", "file")
 # A staging or scratch folder at a URI whose newest file is older than this is a killed
 # run's: the process ids that tell a live writer on this machine mean nothing on a store
 # that several machines share, and no run stays this long without writing.
@@ -182,19 +182,21 @@ class RemoteFolder(DataFolder):
         self.scheme = scheme.group(1).lower()
         self._listings: dict[str, dict[str, list[pafs.FileInfo]]] = {}
 
-    @cached_property
+    @property
     def fs(self) -> pafs.FileSystem:
-        return self._open()[0]
+        return self._opened[0]
 
     @property
     def name(self) -> str:
         return self.root_uri
 
-    @cached_property
+    @property
     def base(self) -> str:
-        return self._open()[1].rstrip("/")
+        return self._opened[1].rstrip("/")
 
-    def _open(self) -> tuple[pafs.FileSystem, str]:
+    @cached_property
+    def _opened(self) -> tuple[pafs.FileSystem, str]:
+        """The store's file system and the folder's path in it, made once (a client each)."""
         import pyarrow.fs as pafs
 
         own = PYARROW_SCHEMES.get(self.scheme, self.scheme)

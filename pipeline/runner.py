@@ -12,7 +12,9 @@ in Python), binds the parameters they name (`$k`), and writes the outputs:
     DATA/marts/<mart>/store=S/date=D/part-0.parquet      from 06..10_mart_<mart>.sql
 
 Each output partition is one file, replaced whole with a rename: re-running a
-store-day swaps its outputs at once and never mixes old and new rows.
+store-day swaps its outputs at once and never mixes old and new rows. DATA is a folder
+of this machine's disk or a URI (s3a://…): every file operation goes through
+footfall/data_folder.py.
 """
 
 from __future__ import annotations
