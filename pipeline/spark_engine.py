@@ -210,7 +210,18 @@ class SparkBatches:
     # --- a batch ---------------------------------------------------------------------------
 
     errors = (SparkBatchError,)  # the batch failed on its data: the runner splits it and retries
-    rows_per_batch = BATCH_ROWS
+
+    @property
+    def rows_per_batch(self) -> int:
+        """On one machine (a local[N] master) DuckDB's batch size: the shuffle files of a
+        batch fill that machine's disk, about 110 MB per million sightings whatever the
+        heap (10.8 M sightings: 1.2 GB of scratch in one batch, 0.3 GB in batches of 2 M,
+        for 1.6x the time; docs/performance.md). On a cluster, larger: a batch's planning
+        is paid once for many executors, and the shuffle spreads over their disks."""
+        from footfall.pipeline import runner
+
+        local = self.session.sparkContext.master.startswith("local")
+        return runner.BATCH_ROWS if local else BATCH_ROWS
 
     def run_batch(
         self,

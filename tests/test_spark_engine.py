@@ -204,6 +204,18 @@ def test_spark_submit_runs_the_command_file(demo_outputs: Collected, tmp_path: P
     assert assert_same_outputs(demo_outputs.data, work / "data") > 300
 
 
+def test_on_one_machine_a_batch_is_duckdbs_size(spark, demo_outputs: Collected) -> None:  # noqa: F811
+    """local[N]: every shuffle file of a batch lies on this machine's disk (about 110 MB
+    per million sightings), so batches are as small as DuckDB's; a cluster's are larger."""
+    from footfall.data_folder import DataFolder
+    from footfall.pipeline.spark_engine import BATCH_ROWS, SparkBatches
+
+    settings = load_settings(demo_outputs.workspace / "footfall.toml")
+    with SparkBatches(settings, SPARK, DataFolder(settings.data_dir)) as batches:
+        assert spark.sparkContext.master.startswith("local")
+        assert batches.rows_per_batch == runner.BATCH_ROWS < BATCH_ROWS
+
+
 def test_a_failure_on_spark_is_told_by_its_cause(spark) -> None:  # noqa: F811
     """A store-day that fails on Spark is reported in one line: the cause, not Spark's
     stack traces (the JVM's, or a Python worker's)."""
