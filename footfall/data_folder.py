@@ -141,7 +141,7 @@ class DataFolder:
 
     def staging(self) -> str:
         """A new folder for this run's outputs before their swap into place."""
-        return str(leftovers.staging_dir(self.root))
+        return self.join(leftovers.PIPELINE, leftovers.staging_name())
 
     def scratch(self) -> Path:
         """This run's folder for the engines' spill and shuffle files, on this machine."""
@@ -232,20 +232,25 @@ class RemoteFolder(DataFolder):
             yield storage.Partition(dataset, name, day, folder, tuple(n for n in names if not n.startswith(".")))
 
     def published_files(self, folder: str) -> list[str]:
-        dataset = posixpath.relpath(folder, self.base).rsplit("/", 2)[0]
-        infos = self._listing(dataset).get(folder) if dataset in COLLECTOR_DATASETS else self._list(folder)
-        return sorted(f.path for f in infos or [] if storage.is_published(posixpath.basename(f.path)))
+        return sorted(f.path for f in self._files_in(folder) if storage.is_published(posixpath.basename(f.path)))
 
     def stat(self, file: str) -> tuple[int, int]:
-        folder, _ = posixpath.split(file)
-        dataset = posixpath.relpath(folder, self.base).rsplit("/", 2)[0]
-        infos = self._listing(dataset).get(folder, []) if dataset in COLLECTOR_DATASETS else []
+        infos = self._files_in(posixpath.dirname(file))
         found = next((f for f in infos if f.path == file), None) or self.fs.get_file_info(file)
         return found.size or 0, found.mtime_ns or 0
 
+    def _files_in(self, partition: str) -> list[pafs.FileInfo]:
+        """A partition folder's files: from the dataset's one listing for the collector's
+        inputs, listed afresh for the outputs (which a run replaces)."""
+        dataset = posixpath.relpath(partition, self.base).rsplit("/", 2)[0]
+        if dataset in COLLECTOR_DATASETS:
+            return self._listing(dataset).get(partition, [])
+        return self._list(partition)
+
     def _listing(self, dataset: str) -> dict[str, list[pafs.FileInfo]]:
-        """The files of a collector's dataset by partition folder, listed once per run:
-        the inputs do not change under a run (change detection and the run read the same)."""
+        """The files of a dataset by partition folder, listed once for the life of this
+        object (one command): the inputs do not change under a run (change detection and
+        the run read the same)."""
         if dataset not in self._listings:
             by_folder: dict[str, list[pafs.FileInfo]] = {}
             for info in self._list(self.join(dataset), recursive=True):
@@ -315,9 +320,6 @@ class RemoteFolder(DataFolder):
 
         selector = pafs.FileSelector(folder, allow_not_found=True)
         return [f.path for f in self.fs.get_file_info(selector) if f.type == pafs.FileType.Directory]
-
-    def staging(self) -> str:
-        return self.join(leftovers.PIPELINE, posixpath.basename(leftovers.staging_dir(Path("."))))
 
     def scratch(self) -> Path:
         return leftovers.spill_dir(local_scratch_root())

@@ -71,8 +71,13 @@ def writer_alive(writer: str) -> bool:
 
 
 def staging_dir(data_dir: Path) -> Path:
-    """A new folder name for this process's outputs before their rename."""
-    return data_dir / PIPELINE / f"staging-{tag()}-{secrets.token_hex(4)}"
+    """A new folder for this process's outputs before their rename."""
+    return data_dir / PIPELINE / staging_name()
+
+
+def staging_name() -> str:
+    """A new name, under _pipeline/, of this process's staging folder."""
+    return f"staging-{tag()}-{secrets.token_hex(4)}"
 
 
 def spill_dir(data_dir: Path) -> Path:

@@ -40,13 +40,6 @@ COMPRESSION_MAGIC = {
 # --- paths -------------------------------------------------------------------------------
 
 
-def require_data_folder(data_dir: Path, doing: str) -> None:
-    """The one wording of every command that needs a data folder and finds none."""
-    from footfall.data_folder import DataFolder
-
-    DataFolder(data_dir).require(doing)
-
-
 def store_folder(data_dir: Path, dataset: str, store: str) -> Path:
     return data_dir / dataset / f"{STORE_KEY}{store}"
 

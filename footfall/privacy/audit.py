@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from footfall import leftovers, outputs, storage, suppression
 from footfall.collector.salts import orphaned_temporaries
 from footfall.config import Settings
+from footfall.data_folder import DataFolder
 from footfall.errors import FootfallError, without_addresses
 from footfall.privacy import inventory, permissions, records
 from footfall.privacy.capture_secrets import CaptureSecrets, read_captures
@@ -129,7 +130,7 @@ def audit(
     """Runs every rule (see the module docstring); `against` are captures whose
     addresses and SSIDs are looked for, `logs` extra files or folders to scan."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    storage.require_data_folder(settings.data_dir, "audit")
+    DataFolder(settings.data_dir).require("audit")
     for path in logs or []:
         if not path.exists():
             raise FootfallError(f"--log: no such file or folder: {path}")
