@@ -10,6 +10,7 @@ and that route is tested on file:// URIs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -115,6 +116,17 @@ def test_the_command_runs_the_demo_on_an_s3_bucket_as_on_disk(
         local = run_footfall(*command, cwd=demo_outputs.workspace)
         assert remote.returncode == local.returncode == 0, remote.output + local.output
         assert remote.stdout == local.stdout and len(local.stdout.splitlines()) > 1, command
+
+    # privacy: everything the run left in the bucket, brought home beside the salts, holds
+    # no address, SSID or unkeyed hash of the captures (the audit's only findings are the
+    # 2024 day's age against this configuration's retention, which is not the bucket's)
+    pafs.copy_files(f"{BUCKET}/demo", str(work / "data"), source_filesystem=_s3())
+    assert (work / "data" / "_pipeline" / "state.json").is_file() and any((work / "data" / "visits").rglob("*"))
+    against = [a for capture in demo_outputs.captures for a in ("--against", capture)]
+    audit = run_footfall("privacy", "audit", "--format", "json", *against, cwd=work)
+    result = json.loads(audit.stdout)
+    assert result["captures_against"] == 2 and result["files_scanned"] >= 13, audit.output
+    assert {item["rule"] for item in result["items"]} <= {"retention"}, audit.output
 
 
 def test_a_changed_input_at_a_uri_is_run_again_and_a_damaged_one_named(
